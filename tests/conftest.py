@@ -1,0 +1,52 @@
+"""Shared fixtures. ``FakeEmbedder`` is deterministic and instant: a hashed bag of words,
+so texts that share words get similar vectors, which is enough for retrieval tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citeqa.embed import normalise
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+
+
+class FakeEmbedder:
+    name = "fake-hashed-bag-of-words"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def fingerprint(self) -> str:
+        return "fake-weights-v1"
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.calls.append(len(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[row, h % self.dim] += 1.0
+            out[row, 0] += 1e-3  # never the zero vector
+        return normalise(out)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """A private copy of seeds/, for tests that change the corpus."""
+    dest = tmp_path / "corpus"
+    shutil.copytree(SEEDS, dest)
+    return dest

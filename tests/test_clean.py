@@ -1,0 +1,100 @@
+"""Boilerplate rules, on page furniture written the way other sites write it."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.clean import furniture_reason, is_cookie_line
+from citeqa.ingest import parse_document
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Advertisement", "advertisement marker"),
+        ("ADVERTISMENT", "advertisement marker"),
+        ("- Advertisement -", "advertisement marker"),
+        ("Sponsored content", "advertisement marker"),
+        ("Story continues below advertisement", "advertisement marker"),
+        ("Taboola", "ad-network name"),
+        ("Leave a Reply", "comment widget"),
+        ("12 Comments", "comment widget"),
+        ("View all comments", "comment widget"),
+        ("Comments (3)", "comment widget"),
+        ("Accept all cookies", "consent button"),
+        ("Reject All", "consent button"),
+        ("Got it!", "consent button"),
+        ("Back to top", "navigation or share link"),
+        ("Share this article", "navigation or share link"),
+        ("Share on Facebook", "navigation or share link"),
+        ("Subscribe to our newsletter", "navigation or share link"),
+        ("You may also like", "navigation or share link"),
+        ("This site uses cookies to improve your browsing experience.", "cookie or consent notice"),
+        ("© 2024 Example News Ltd. All rights reserved.", "copyright footer"),
+        ('<div class="ad-slot"></div>', "markup"),
+        ("<!-- related posts -->", "markup"),
+        ("•", "no words"),
+        ("Reuters", "stray one-word line"),
+    ],
+)
+def test_furniture_is_recognised(line: str, reason: str) -> None:
+    assert furniture_reason(line) == reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The bakery sold 500 cookies on Monday.",
+        "Strategic Investments and Partnerships",
+        "Shares of the company rose 3% after the announcement.",
+        "He said the advertisement market would recover in 2025.",
+        "Readers left 40 comments on the mayor's proposal before the vote.",
+        "Home prices in the city fell for a third month.",
+    ],
+)
+def test_content_is_kept(line: str) -> None:
+    assert furniture_reason(line) is None
+
+
+def test_cookie_word_alone_is_not_a_banner() -> None:
+    assert not is_cookie_line("Her grandmother baked cookies for the whole street every winter.")
+    assert is_cookie_line("We use cookies to personalise content and analyse our traffic.")
+
+
+def test_short_lines_inside_a_consent_banner_are_dropped() -> None:
+    text = (
+        "Privacy settings\nWe use cookies to improve your experience on our website.\n"
+        "Strictly Necessary\nOn\n\nThe council approved the budget on Tuesday evening.\n"
+    )
+    doc = parse_document(text, "x.txt")
+    kept = [text[b.start : b.end] for b in doc.blocks]
+    assert kept == ["The council approved the budget on Tuesday evening."]
+
+
+def test_script_blocks_are_markup() -> None:
+    text = "<script>\nvar x = 1;\nalert('hi there friend');\n</script>\nThe mayor spoke at noon.\n"
+    doc = parse_document(text, "x.md")
+    assert [text[b.start : b.end] for b in doc.blocks] == ["The mayor spoke at noon."]
+    assert {s.reason for s in doc.skipped} == {"markup (script or style block)"}
+
+
+def test_title_and_date() -> None:
+    text = "Published: March 18, 2024\nCity Opens New Library\n\nThe library opened today.\n"
+    doc = parse_document(text, "news.txt")
+    assert doc.date == "2024-03-18"
+    assert doc.title == "City Opens New Library"
+
+
+def test_date_prefix_is_skipped_not_rewritten() -> None:
+    text = " date 2024-03-18 In a landmark move, the city opened a library."
+    doc = parse_document(text, "a.txt")
+    assert doc.date == "2024-03-18"
+    (block,) = doc.blocks
+    assert text[block.start : block.end] == "In a landmark move, the city opened a library."
+
+
+def test_repeated_headline_is_dropped_once() -> None:
+    text = "Big News Today Here\n\nBig News Today Here\n\nThe body text is here.\n"
+    doc = parse_document(text, "a.txt")
+    assert [s.reason for s in doc.skipped] == ["repeats an earlier line"]
+    assert len(doc.blocks) == 2

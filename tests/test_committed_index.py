@@ -1,0 +1,19 @@
+"""The index/ folder in the repository must match seeds/ and the current settings."""
+
+from __future__ import annotations
+
+from citeqa import index as ix
+from citeqa.embed import MiniLMEmbedder
+
+from conftest import REPO
+
+
+def test_committed_index_is_fresh() -> None:
+    diffs = ix.staleness(REPO / "index", MiniLMEmbedder(), corpus_dir=REPO / "seeds")
+    assert diffs == [], "rebuild and commit index/: " + "; ".join(diffs)
+
+
+def test_committed_index_verifies_and_points_at_seeds() -> None:
+    loaded = ix.load_index(REPO / "index", MiniLMEmbedder())
+    assert loaded.manifest["corpus"] == "../seeds"
+    assert loaded.vectors.ntotal == len(loaded.passages) == loaded.manifest["counts"]["passages"]

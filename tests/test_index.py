@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citeqa import index as ix
+from citeqa.chunk import ChunkSettings
+from citeqa.errors import (
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+)
+
+from conftest import REPO, FakeEmbedder
+
+
+@pytest.fixture
+def built(seeds_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder) -> Path:
+    index_dir = tmp_path / "index"
+    ix.build_index(seeds_copy, index_dir, fake_embedder)
+    return index_dir
+
+
+def test_build_then_load_round_trips(built: Path, seeds_copy: Path) -> None:
+    loaded = ix.load_index(built, FakeEmbedder())
+    assert loaded.vectors.ntotal == len(loaded.passages) > 0
+    assert loaded.corpus_dir == seeds_copy.resolve()
+    raws = {p.name: p.read_text(encoding="utf-8") for p in seeds_copy.glob("*.txt")}
+    for p in loaded.passages:
+        assert raws[p.source][p.start : p.end] == p.text
+        assert all(raws[p.source][s.start : s.end] == s.text for s in p.sentences)
+    rows = loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal)
+    assert rows.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-5)
+    assert set(os.listdir(built)) == {"manifest.json", "faiss.index", "passages.jsonl"}
+
+
+def test_manifest_records_what_the_build_depended_on(built: Path) -> None:
+    m = json.loads((built / "manifest.json").read_text())
+    assert m["format_version"] == ix.FORMAT_VERSION
+    assert m["embedder"] == {
+        "name": FakeEmbedder.name,
+        "weights_sha256": "fake-weights-v1",
+        "dim": 64,
+    }
+    assert m["settings"]["sentences"] == 4 and m["settings"]["overlap"] == 1
+    assert set(m["sources"]) == {p.name for p in (REPO / "seeds").glob("*.txt")}
+    assert all(len(s["sha256"]) == 64 and s["size"] > 0 for s in m["sources"].values())
+    assert set(m["files"]) == {"faiss.index", "passages.jsonl"}
+    assert {"faiss-cpu", "sentence-transformers", "torch"} <= set(m["versions"])
+    assert m["built_at"]
+
+
+def test_fresh_index_has_no_staleness(built: Path) -> None:
+    assert ix.staleness(built, FakeEmbedder()) == []
+
+
+def test_staleness_names_added_changed_and_removed_files(built: Path, seeds_copy: Path) -> None:
+    (seeds_copy / "new.txt").write_text("A new article about the harbour. It is short.\n")
+    (seeds_copy / "000_ccf088dfa326e9ee.txt").write_text("Changed text entirely. Yes.\n")
+    (seeds_copy / "002_424a6c7695f088a1.txt").unlink()
+    assert ix.staleness(built, FakeEmbedder()) == [
+        "added: new.txt",
+        "removed: 002_424a6c7695f088a1.txt",
+        "changed: 000_ccf088dfa326e9ee.txt",
+    ]
+
+
+def test_staleness_names_settings_and_model(built: Path) -> None:
+    other = ix.IndexSettings(chunk=ChunkSettings(sentences=3, overlap=1))
+    assert ix.staleness(built, FakeEmbedder(), other) == ["setting sentences: index 4, now 3"]
+
+    class Other(FakeEmbedder):
+        def fingerprint(self) -> str:
+            return "other-weights"
+
+    (diff,) = ix.staleness(built, Other())
+    assert "another embedding model" in diff and "weights_sha256" in diff
+
+
+def test_rebuild_embeds_only_new_text(built: Path, seeds_copy: Path) -> None:
+    path = seeds_copy / "001_cb6ebb0004de6f45.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA brand new closing sentence.\n")
+    embedder = FakeEmbedder()
+    report = ix.build_index(seeds_copy, built, embedder)
+    assert 0 < report.embedded <= 2 and report.reused == report.passages - report.embedded
+    # reused rows are the same vectors a full embedding would give
+    loaded = ix.load_index(built, embedder)
+    full = FakeEmbedder().encode([p.text for p in loaded.passages])
+    np.testing.assert_allclose(loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal), full)
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match=f"no index at {tmp_path / 'none'}"):
+        ix.load_index(tmp_path / "none")
+
+
+@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl"])
+def test_truncated_file_is_detected(built: Path, name: str) -> None:
+    path = built / name
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(IndexCorruptError, match=f"{name} is .* bytes, the manifest says"):
+        ix.load_index(built, FakeEmbedder())
+
+
+@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl"])
+def test_bit_flip_is_detected(built: Path, name: str) -> None:
+    path = built / name
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=f"{name} does not match its checksum"):
+        ix.load_index(built, FakeEmbedder())
+
+
+def test_unreadable_manifest(built: Path) -> None:
+    (built / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match=r"manifest\.json is unreadable"):
+        ix.load_index(built)
+
+
+def test_other_format_version(built: Path) -> None:
+    m = json.loads((built / "manifest.json").read_text())
+    m["format_version"] = 99
+    (built / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match="format version 99"):
+        ix.load_index(built)
+
+
+def test_index_from_another_model_is_refused(built: Path) -> None:
+    class Other(FakeEmbedder):
+        name = "some-other-model"
+
+    with pytest.raises(IndexMismatchError, match="another embedding model"):
+        ix.load_index(built, Other())
+
+
+def test_failed_build_leaves_previous_index(built: Path, seeds_copy: Path) -> None:
+    before = {n: (built / n).read_bytes() for n in os.listdir(built)}
+
+    class Crashing(FakeEmbedder):
+        def encode(self, texts, *, progress=False):  # type: ignore[no-untyped-def]
+            raise RuntimeError("out of memory, say")
+
+    (seeds_copy / "new.txt").write_text("Fresh text that needs embedding. Two.\n")
+    with pytest.raises(RuntimeError, match="out of memory"):
+        ix.build_index(seeds_copy, built, Crashing())
+    assert {n: (built / n).read_bytes() for n in os.listdir(built)} == before
+    assert not list(built.parent.glob(".index.tmp-*"))
+
+
+_SLOW_BUILD = """
+import sys, time
+sys.path.insert(0, sys.argv[3])
+from conftest import FakeEmbedder
+from citeqa import index as ix
+
+class Slow(FakeEmbedder):
+    def encode(self, texts, *, progress=False):
+        print("encoding", flush=True)
+        time.sleep(float(sys.argv[4]))
+        return super().encode(texts)
+
+ix.build_index(sys.argv[1], sys.argv[2], Slow())
+print("done", flush=True)
+"""
+
+
+def _answers(index_dir: Path) -> list[tuple[str, int]]:
+    loaded = ix.load_index(index_dir, FakeEmbedder())
+    query = FakeEmbedder().encode(["How much is Alibaba investing in Hong Kong?"])
+    scores, rows = loaded.vectors.search(query, 3)
+    return [
+        (loaded.passages[r].id, round(float(s) * 1e4))
+        for s, r in zip(scores[0], rows[0], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 1.0])
+def test_kill_9_during_rebuild_leaves_previous_index(
+    built: Path, seeds_copy: Path, delay: float
+) -> None:
+    before = _answers(built)
+    (seeds_copy / "000_ccf088dfa326e9ee.txt").write_text("A wholly different article. Indeed.\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_BUILD, str(seeds_copy), str(built), str(REPO / "tests"), "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "encoding"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _answers(built) == before
+    # the next build cleans up after the killed one and succeeds
+    ix.build_index(seeds_copy, built, FakeEmbedder())
+    assert not list(built.parent.glob(".index.tmp-*"))
+    assert ix.staleness(built, FakeEmbedder()) == []
+
+
+def test_second_build_waits_for_the_lock_then_fails_clearly(built: Path, seeds_copy: Path) -> None:
+    with (
+        ix.build_lock(built, timeout=1),
+        pytest.raises(IndexLockedError, match="another citeqa build holds"),
+    ):
+        ix.build_index(seeds_copy, built, FakeEmbedder(), lock_timeout=0.3)
+
+
+def test_interrupted_two_rename_swap_is_recovered(built: Path) -> None:
+    before = _answers(built)
+    os.rename(built, built.with_name(".index.old"))
+    assert _answers(built) == before
