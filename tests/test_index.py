@@ -41,7 +41,12 @@ def test_build_then_load_round_trips(built: Path, seeds_copy: Path) -> None:
     rows = loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal)
     assert rows.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-5)
-    assert set(os.listdir(built)) == {"manifest.json", "faiss.index", "passages.jsonl"}
+    assert set(os.listdir(built)) == {
+        "manifest.json",
+        "faiss.index",
+        "passages.jsonl",
+        "sentences.npy",
+    }
 
 
 def test_manifest_records_what_the_build_depended_on(built: Path) -> None:
@@ -55,7 +60,7 @@ def test_manifest_records_what_the_build_depended_on(built: Path) -> None:
     assert m["settings"]["sentences"] == 4 and m["settings"]["overlap"] == 1
     assert set(m["sources"]) == {p.name for p in (REPO / "seeds").glob("*.txt")}
     assert all(len(s["sha256"]) == 64 and s["size"] > 0 for s in m["sources"].values())
-    assert set(m["files"]) == {"faiss.index", "passages.jsonl"}
+    assert set(m["files"]) == {"faiss.index", "passages.jsonl", "sentences.npy"}
     assert {"faiss-cpu", "sentence-transformers", "torch"} <= set(m["versions"])
     assert m["built_at"]
 
@@ -92,7 +97,8 @@ def test_rebuild_embeds_only_new_text(built: Path, seeds_copy: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "\nA brand new closing sentence.\n")
     embedder = FakeEmbedder()
     report = ix.build_index(seeds_copy, built, embedder)
-    assert 0 < report.embedded <= 2 and report.reused == report.passages - report.embedded
+    # the new line is a passage of one sentence: one new text, everything else reused
+    assert report.embedded == 1 and embedder.calls == [1] and report.reused > report.passages
     # reused rows are the same vectors a full embedding would give
     loaded = ix.load_index(built, embedder)
     full = FakeEmbedder().encode([p.text for p in loaded.passages])
@@ -104,7 +110,7 @@ def test_missing_index(tmp_path: Path) -> None:
         ix.load_index(tmp_path / "none")
 
 
-@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl"])
+@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl", "sentences.npy"])
 def test_truncated_file_is_detected(built: Path, name: str) -> None:
     path = built / name
     path.write_bytes(path.read_bytes()[:-10])
@@ -112,7 +118,7 @@ def test_truncated_file_is_detected(built: Path, name: str) -> None:
         ix.load_index(built, FakeEmbedder())
 
 
-@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl"])
+@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl", "sentences.npy"])
 def test_bit_flip_is_detected(built: Path, name: str) -> None:
     path = built / name
     data = bytearray(path.read_bytes())

@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CHECK_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `citeqa ask ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _log_warnings_to_stderr() -> None:
@@ -68,6 +71,51 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild even when fresh")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=_cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question from the indexed documents")
+    p.add_argument("question")
+    p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    p.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
+    p.add_argument("--reader", default="sentence", help="reader to use (default: sentence)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.set_defaults(run=_cmd_ask)
+
+    p = sub.add_parser("eval", help="measure answers, abstention and retrieval on a QA set")
+    p.add_argument("qa_set", type=Path, help="QA-set JSONL (see README)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    where.add_argument("--corpus", type=Path, default=None, help="index this folder first")
+    p.add_argument("--reader", default="sentence")
+    p.add_argument("--split", default=None, help="only questions of this split (dev, test)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--out", type=Path, default=None, help="write report.json/.md and plots")
+    p.add_argument("--baseline", type=Path, default=None, help="an earlier report.json")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 if F1 dropped")
+    p.set_defaults(run=_cmd_eval)
+
+    p = sub.add_parser("bench", help="measure build throughput, ask latency, cold start")
+    p.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: seeds/)")
+    p.add_argument("--index", type=Path, default=None, help="index for ask (default: index/)")
+    p.add_argument("--repeats", type=int, default=3, help="builds to time (best is kept)")
+    p.add_argument("--rounds", type=int, default=20, help="passes over the question list")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(run=_cmd_bench)
+
+    p = sub.add_parser("train-reader", help="fine-tune the span reader on SQuAD (CPU, slow)")
+    p.add_argument("--squad", type=Path, required=True, help="SQuAD v2.0-format JSON")
+    p.add_argument("--out", type=Path, required=True, help="folder for checkpoints and models")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--lr", type=float, default=8e-5)
+    p.add_argument("--batch-size", type=int, default=24)
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--stride", type=int, default=96)
+    p.add_argument("--val-articles", type=int, default=3)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.set_defaults(run=_cmd_train)
     return parser
 
 
@@ -121,6 +169,103 @@ def _cmd_index(args: argparse.Namespace) -> int:
             f" (embedded {report.embedded}, reused {report.reused}) in {report.seconds:.1f} s"
             f" -> {index_dir}"
         )
+    return EXIT_OK
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from citeqa.pipeline import QA, check_question
+
+    check_question(args.question)  # refuse bad input before loading anything
+    if args.top_k < 1:
+        print("error: --top-k must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    qa = QA.load(args.index, reader=args.reader, embedder=make_embedder())
+    answer = qa.ask(args.question, top_k=args.top_k)
+    if args.json:
+        import json
+
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from citeqa.render import answer_text
+
+        print(answer_text(answer, color=sys.stdout.isatty()))
+    return EXIT_OK
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from citeqa import evaluate as ev
+    from citeqa.pipeline import QA
+
+    qa_set = ev.load_qa_set(args.qa_set, split=args.split)
+    for error in qa_set.errors:
+        print(f"warning: {args.qa_set}: {error}", file=sys.stderr)
+    items = qa_set.items[: args.limit] if args.limit else qa_set.items
+    if not items:
+        print(f"error: no questions to evaluate in {args.qa_set}", file=sys.stderr)
+        return EXIT_USAGE
+    embedder = make_embedder()
+    index_dir = args.index
+    if args.corpus is not None:
+        from citeqa.index import build_index
+
+        index_dir = args.out / "index" if args.out else Path(".citeqa-eval-index")
+        build_index(args.corpus, index_dir, embedder, progress=True)
+    qa = QA.load(index_dir, reader=args.reader, embedder=embedder)
+    rows = ev.run(qa, items, top_k=args.top_k, progress=sys.stderr.isatty())
+    name = f"{args.qa_set.name} ({args.split or 'all'}, reader {args.reader})"
+    rep = ev.report(rows, qa.policy.min_confidence, name=name)
+    print(ev.markdown(rep))
+    if args.out:
+        for path in ev.write_outputs(rep, args.out):
+            print(f"wrote {path}")
+    if args.baseline:
+        diff = ev.compare(rep, json.loads(args.baseline.read_text(encoding="utf-8")))
+        for key, delta in diff["deltas"].items():
+            print(f"{key}: {delta:+.3f}")
+        print(f"better: {', '.join(diff['better']) or '-'}")
+        print(f"worse:  {', '.join(diff['worse']) or '-'}")
+        if args.fail_on_regression and diff["deltas"]["f1"] < 0:
+            return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from citeqa import bench
+
+    corpus = args.corpus if args.corpus is not None else paths.default_corpus()
+    result = bench.run(corpus, args.index, repeats=args.repeats, rounds=args.rounds)
+    if args.json:
+        import json
+
+        print(json.dumps(result, indent=2))
+    else:
+        print(bench.render(result))
+    return EXIT_OK
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from citeqa.train import TrainConfig, train
+
+    logging.getLogger("citeqa").setLevel(logging.INFO)
+    logging.getLogger("citeqa").handlers[0].setFormatter(
+        logging.Formatter("%(asctime)s %(message)s")
+    )
+    config = TrainConfig(
+        squad=str(args.squad),
+        out=str(args.out),
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        stride=args.stride,
+        val_articles=args.val_articles,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        max_steps=args.max_steps,
+    )
+    print(train(config, resume=args.resume))
     return EXIT_OK
 
 

@@ -6,6 +6,8 @@ Layout::
       manifest.json    format, embedder, settings, sources, file checksums, versions
       faiss.index      IndexFlatIP over L2-normalised vectors; row i is passage i
       passages.jsonl   one passage per line, with its sentence offsets
+      sentences.npy    a vector per sentence, in passage order (the reader ranks sentences
+                       without encoding them at question time)
 
 A build writes a sibling temporary folder and swaps it into place, so a crash or a
 ``kill -9`` part-way leaves the previous index as it was. A lock file beside the folder
@@ -54,7 +56,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 VECTORS = "faiss.index"
 PASSAGES = "passages.jsonl"
-DATA_FILES = (VECTORS, PASSAGES)
+SENTENCES = "sentences.npy"
+DATA_FILES = (VECTORS, PASSAGES, SENTENCES)
 _VERSIONED = ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "pysbd")
 
 
@@ -80,6 +83,9 @@ class LoadedIndex:
     manifest: dict[str, Any]
     passages: tuple[Passage, ...]
     vectors: Any  # faiss.Index; faiss ships no type stubs
+    sentence_vectors: np.ndarray
+    """Row ``sentence_rows[i] + j`` is sentence j of passage i."""
+    sentence_rows: tuple[int, ...]
 
     @property
     def corpus_dir(self) -> Path:
@@ -92,7 +98,9 @@ class BuildReport:
     corpus: Corpus
     passages: int
     embedded: int
+    """Distinct texts (passages and sentences) embedded by this build."""
     reused: int
+    """Distinct texts whose vectors came from the previous index."""
     seconds: float
 
 
@@ -125,18 +133,16 @@ def build_index(
     corpus = load_corpus(corpus_dir, max_file_bytes=settings.max_file_bytes)
     passages = chunk_corpus(corpus.documents, settings.chunk)
     with build_lock(index_dir, timeout=lock_timeout):
-        previous = _previous_vectors(index_dir, embedder)
-        keys = [_text_key(p.text) for p in passages]
-        todo = [i for i, key in enumerate(keys) if key not in previous]
-        fresh = embedder.encode([passages[i].text for i in todo], progress=progress)
-        vectors = np.zeros((len(passages), embedder.dim), dtype=np.float32)
-        for row, key in enumerate(keys):
-            if key in previous:
-                vectors[row] = previous[key]
-        if todo:
-            vectors[todo] = fresh
+        cache = _previous_vectors(index_dir, embedder)
+        texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]
+        todo = sorted({_text_key(t): t for t in texts if _text_key(t) not in cache}.items())
+        fresh = embedder.encode([t for _, t in todo], progress=progress)
+        reused = sum(1 for t in set(texts) if _text_key(t) in cache)
+        cache.update((key, fresh[i]) for i, (key, _) in enumerate(todo))
+        rows = np.stack([cache[_text_key(t)] for t in texts]) if texts else None
+        vectors = np.zeros((0, embedder.dim), dtype=np.float32) if rows is None else rows
         flat = faiss.IndexFlatIP(embedder.dim)
-        flat.add(vectors)
+        flat.add(vectors[: len(passages)])
 
         _remove_leftovers(index_dir)
         tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
@@ -144,6 +150,10 @@ def build_index(
             tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
             faiss.write_index(flat, str(tmp / VECTORS))
             _write_passages(tmp / PASSAGES, passages)
+            with (tmp / SENTENCES).open("wb") as fh:
+                np.save(fh, vectors[len(passages) :], allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
             manifest = _manifest(corpus, index_dir, embedder, settings, len(passages), tmp)
             _write_json(tmp / MANIFEST, manifest)
             _fsync_dir(tmp)
@@ -156,7 +166,7 @@ def build_index(
         corpus=corpus,
         passages=len(passages),
         embedded=len(todo),
-        reused=len(passages) - len(todo),
+        reused=reused,
         seconds=time.perf_counter() - started,
     )
 
@@ -179,7 +189,11 @@ def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarr
     except Exception:
         return {}
     rows = old.vectors.reconstruct_n(0, old.vectors.ntotal)
-    return {_text_key(p.text): rows[i] for i, p in enumerate(old.passages)}
+    cache = {_text_key(p.text): rows[i] for i, p in enumerate(old.passages)}
+    for i, p in enumerate(old.passages):
+        for j, s in enumerate(p.sentences):
+            cache[_text_key(s.text)] = old.sentence_vectors[old.sentence_rows[i] + j]
+    return cache
 
 
 def _write_passages(path: Path, passages: list[Passage]) -> None:
@@ -415,7 +429,18 @@ def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex
             f"index {index_dir}: {vectors.ntotal} vectors of dimension {vectors.d} for"
             f" {len(passages)} passages"
         )
-    return LoadedIndex(index_dir, manifest, passages, vectors)
+    try:
+        sentence_vectors = np.load(index_dir / SENTENCES, allow_pickle=False)
+    except ValueError as exc:
+        raise IndexCorruptError(f"index {index_dir}: {SENTENCES} is unreadable ({exc})") from None
+    starts = np.cumsum([0] + [len(p.sentences) for p in passages])
+    if sentence_vectors.shape != (int(starts[-1]), vectors.d):
+        raise IndexCorruptError(
+            f"index {index_dir}: {SENTENCES} holds {sentence_vectors.shape[0]} vectors for"
+            f" {int(starts[-1])} sentences"
+        )
+    rows = tuple(int(x) for x in starts[:-1])
+    return LoadedIndex(index_dir, manifest, passages, vectors, sentence_vectors, rows)
 
 
 def _read_passages(path: Path) -> Iterator[Passage]:

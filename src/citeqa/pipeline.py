@@ -1,0 +1,194 @@
+"""``QA`` owns the embedder, the index, the retriever and a reader; ``ask()`` is the front door.
+
+>>> from citeqa import ask
+>>> ans = ask("How much is Alibaba investing in Hong Kong?")  # doctest: +SKIP
+>>> ans.text, ans.source  # doctest: +SKIP
+('$640 million (HK$5 billion)', '002_424a6c7695f088a1.txt')
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from citeqa import paths
+from citeqa.embed import Embedder, MiniLMEmbedder
+from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
+from citeqa.index import LoadedIndex, build_index, load_index, staleness
+from citeqa.read import Reader, Reading, SentenceReader
+from citeqa.retrieve import RetrievalSettings, Retriever
+from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
+
+MAX_QUESTION_CHARS = 1000
+READERS = ("sentence",)
+
+
+@dataclass(frozen=True)
+class AbstentionPolicy:
+    """When citeqa says "the documents don't say" instead of answering.
+
+    ``min_confidence`` was fitted on the dev split of the seeds QA set: it is the value
+    that maximises answer F1 over answerable questions plus correct abstentions over
+    unanswerable ones (``citeqa eval tests/data/seeds_qa.jsonl --split dev`` prints the
+    sweep). Reader confidence already folds in the other signals: a question word that no
+    document contains, and a wanted answer type (amount, date, name) that is missing.
+    """
+
+    min_confidence: float = 0.25
+
+    def abstain(self, reading: Reading | None) -> bool:
+        return reading is None or reading.confidence < self.min_confidence
+
+
+def check_question(question: object) -> str:
+    """The question to work on: validated, with control characters removed."""
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a str, not {type(question).__name__}")
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in question
+    ).strip()
+    if not cleaned:
+        raise InvalidQuestionError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidQuestionError(
+            f"the question is {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}"
+        )
+    return " ".join(cleaned.split())
+
+
+class QA:
+    """Answers questions over one index. Load once; ``ask`` is safe from many threads (all
+    state is read-only after loading, and the model loads before the first question)."""
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        reader: Reader | None = None,
+        *,
+        retrieval: RetrievalSettings = RetrievalSettings(),
+        policy: AbstentionPolicy = AbstentionPolicy(),
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, retrieval)
+        self.reader: Reader = reader if reader is not None else SentenceReader(index)
+        self.policy = policy
+
+    @classmethod
+    def load(
+        cls,
+        index_dir: Path | str | None = None,
+        *,
+        reader: str = "sentence",
+        embedder: Embedder | None = None,
+    ) -> QA:
+        """Load an index (the default ``index/`` when None) and warm the model.
+
+        The default index is rebuilt from ``seeds/`` when it is missing, stale or broken;
+        any other index must be fresh, or loading fails with a message naming it.
+        """
+        embedder = embedder if embedder is not None else MiniLMEmbedder()
+        if index_dir is None:
+            index = _fresh_default_index(embedder)
+        else:
+            index = load_index(Path(index_dir), embedder)
+            diffs = staleness(index.path, embedder)
+            if diffs:
+                raise IndexStaleError(
+                    f"index {index.path} is stale ({'; '.join(diffs)});"
+                    f" rebuild it with: citeqa index {index.corpus_dir} --index {index.path}"
+                )
+        embedder.encode(["warm up"])
+        return cls(index, embedder, make_reader(reader, index))
+
+    def ask(self, question: str, top_k: int = 5) -> Answer:
+        """Answer ``question`` from the documents, or abstain."""
+        asked = question
+        question = check_question(question)
+        if not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        query = self.embedder.encode([question])[0]
+        hits = self.retriever.search(question, query, top_k)
+        reading = self.reader.read(question, query, hits)
+        related = [_citation(h) for h in hits]
+        if reading is None or self.policy.abstain(reading):
+            score = reading.confidence if reading is not None else 0.0
+            return Answer(asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related)
+        return _answer(asked, reading, hits, related)
+
+
+def _answer(question: str, reading: Reading, hits: list[Hit], related: list[Citation]) -> Answer:
+    passage = reading.hit.passage
+    text = passage.text[reading.start - passage.start : reading.end - passage.start]
+    sentence = Citation(
+        source=passage.source,
+        title=passage.title,
+        passage_id=passage.id,
+        start=reading.sentence.start,
+        end=reading.sentence.end,
+        text=reading.sentence.text,
+        score=reading.confidence,
+    )
+    # Evidence first: the answer's passage, then any other passage stating the same text.
+    citations = [_citation(reading.hit)]
+    citations += [_citation(h) for h in hits if h is not reading.hit and text in h.passage.text]
+    return Answer(
+        question=question,
+        text=text,
+        abstained=False,
+        score=reading.confidence,
+        source=passage.source,
+        start=reading.start,
+        end=reading.end,
+        sentence=sentence,
+        citations=citations,
+        related=related,
+    )
+
+
+def _citation(hit: Hit) -> Citation:
+    p = hit.passage
+    return Citation(p.source, p.title, p.id, p.start, p.end, p.text, hit.score)
+
+
+def make_reader(name: str, index: LoadedIndex) -> Reader:
+    if name == "sentence":
+        return SentenceReader(index)
+    raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")
+
+
+def _fresh_default_index(embedder: Embedder) -> LoadedIndex:
+    index_dir, corpus_dir = paths.default_index(), paths.default_corpus()
+    try:
+        if not staleness(index_dir, embedder, corpus_dir=corpus_dir):
+            return load_index(index_dir, embedder)
+    except IndexFolderError:
+        pass  # missing, corrupt or from another model: rebuild below
+    build_index(corpus_dir, index_dir, embedder)
+    return load_index(index_dir, embedder)
+
+
+_DEFAULTS: dict[tuple[str, str], QA] = {}
+_DEFAULTS_LOCK = threading.Lock()
+
+
+def ask(
+    question: str,
+    *,
+    index_dir: Path | str | None = None,
+    top_k: int = 5,
+    reader: str = "sentence",
+) -> Answer:
+    """Answer a question from the default index (``index/`` built from ``seeds/``), or
+    from ``index_dir``. One ``QA`` per index folder and reader is kept for later calls."""
+    check_question(question)  # bad input fails before any loading
+    key = (str(Path(index_dir).resolve()) if index_dir is not None else "", reader)
+    with _DEFAULTS_LOCK:
+        qa = _DEFAULTS.get(key)
+        if qa is None:
+            qa = QA.load(index_dir, reader=reader)
+            _DEFAULTS[key] = qa
+    return qa.ask(question, top_k=top_k)

@@ -1,0 +1,50 @@
+"""Plain-text rendering of an Answer for the terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from citeqa.types import Answer, Citation
+
+ABSTAIN_TEXT = "The documents don't say."
+
+
+def mark(sentence: Citation, start: int, end: int, *, color: bool) -> str:
+    """The sentence with the answer span marked (file offsets ``start``..``end``)."""
+    a, b = start - sentence.start, end - sentence.start
+    on, off = ("\033[1;4m", "\033[0m") if color else ("**", "**")
+    return sentence.text[:a] + on + sentence.text[a:b] + off + sentence.text[b:]
+
+
+def where(c: Citation) -> str:
+    return f"{c.source}:{c.start}-{c.end}"
+
+
+def answer_text(answer: Answer, *, color: bool = False) -> str:
+    lines: list[str] = []
+    if answer.abstained:
+        lines.append(f"{ABSTAIN_TEXT} (confidence {answer.score:.2f})")
+        if answer.related:
+            lines.append("")
+            lines.append("Related passages (closest text, not evidence):")
+            lines += _listing(answer.related)
+        return "\n".join(lines)
+    lines.append(f"Answer: {answer.text}   (confidence {answer.score:.2f})")
+    lines.append("")
+    quoted = mark(answer.sentence, answer.start, answer.end, color=color)
+    lines += textwrap.wrap(f"“{quoted}”", width=100, initial_indent="  ", subsequent_indent="  ")
+    lines.append(f"  {answer.source}:{answer.start}-{answer.end} · {answer.sentence.title}")
+    lines.append("")
+    lines.append("Citations:")
+    lines += _listing(answer.citations)
+    return "\n".join(lines)
+
+
+def _listing(citations: list[Citation]) -> list[str]:
+    out = []
+    for n, c in enumerate(citations, 1):
+        snippet = " ".join(c.text.split())
+        snippet = snippet if len(snippet) <= 160 else snippet[:159] + "…"
+        out.append(f"  [{n}] {where(c)} · {c.title}")
+        out.append(f"      {snippet}")
+    return out

@@ -1,0 +1,114 @@
+"""Find the passages for a question: dense (FAISS), lexical (BM25) and their fusion.
+
+Fusion is reciprocal rank (Cormack et al., 2009): each retriever contributes
+``1 / (k + rank)``; ranks, not raw scores, so the two scales need no calibration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from citeqa.index import LoadedIndex
+from citeqa.types import Hit
+
+_TOKEN = re.compile(r"(?u)\b\w+\b")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    rrf_k: int = 60
+    """The RRF constant: larger flattens the difference between top ranks (60 is the
+    value from the original paper and a robust default)."""
+    depth: int = 20
+    """How many passages each retriever ranks before fusion."""
+    k1: float = 1.5
+    b: float = 0.75
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rrf_k": self.rrf_k, "depth": self.depth, "k1": self.k1, "b": self.b}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def is_stopword(word: str) -> bool:
+    return word in _stopwords()
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stemmed words without stopwords: the vocabulary of BM25 and of the
+    reader's overlap features, so the two agree on what a match is."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
+    stems: list[str] = _stemmer().stemWords(words)
+    return stems
+
+
+class Retriever:
+    """Dense, lexical and fused search over one loaded index. Read-only after __init__,
+    so one instance serves many threads."""
+
+    def __init__(self, index: LoadedIndex, settings: RetrievalSettings = RetrievalSettings()):
+        import bm25s
+
+        self.index = index
+        self.settings = settings
+        self._bm25 = bm25s.BM25(k1=settings.k1, b=settings.b)
+        self._bm25.index([terms(p.text) for p in index.passages], show_progress=False)
+        self._vocab: dict[str, int] = self._bm25.vocab_dict
+        self.rows = {p.id: i for i, p in enumerate(index.passages)}
+
+    def dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        k = min(k, self.index.vectors.ntotal)
+        if k <= 0:
+            return []
+        scores, rows = self.index.vectors.search(query.reshape(1, -1).astype(np.float32), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+        known = [t for t in terms(question) if t in self._vocab]
+        if not known:
+            return []
+        scores = self._bm25.get_scores(known)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(r), float(scores[r])) for r in order if scores[r] > 0]
+
+    def search(self, question: str, query: np.ndarray, top_k: int) -> list[Hit]:
+        """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 ranks."""
+        depth = max(top_k, self.settings.depth)
+        dense = self.dense(query, depth)
+        lexical = self.lexical(question, depth)
+        fused: dict[int, dict[str, float]] = {}
+        for kind, ranked in (("dense", dense), ("lexical", lexical)):
+            for rank, (row, score) in enumerate(ranked, 1):
+                entry = fused.setdefault(row, {"rrf": 0.0})
+                entry["rrf"] += 1.0 / (self.settings.rrf_k + rank)
+                entry[f"{kind}_score"] = score
+                entry[f"{kind}_rank"] = rank
+        best = sorted(fused.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))[:top_k]
+        return [
+            Hit(
+                passage=self.index.passages[row],
+                score=e["rrf"],
+                dense_score=e.get("dense_score", 0.0),
+                dense_rank=int(e.get("dense_rank", 0)),
+                lexical_score=e.get("lexical_score", 0.0),
+                lexical_rank=int(e.get("lexical_rank", 0)),
+            )
+            for row, e in best
+        ]

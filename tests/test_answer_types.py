@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from citeqa import answer_types as at
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How much is Alibaba investing in Hong Kong?", at.MONEY),
+        ("What was the total value of awards distributed at FILMART?", at.MONEY),
+        ("How many projects were highlighted?", at.NUMBER),
+        ("What share of revenue does the unit contribute?", at.PERCENT),
+        ("By how much did revenue grow?", at.PERCENT),
+        ("When did the deal close?", at.DATE),
+        ("On what day of the week were the deals signed?", at.DATE),
+        ("Over what period will the money be spent?", at.DURATION),
+        ("Where is Alibaba Pictures headquartered?", at.PLACE),
+        ("In which city is the second headquarters?", at.PLACE),
+        ("Which company is Damai a subsidiary of?", at.NAME),
+        ("Who reported the initiative?", at.NAME),
+        ("Which Hong Kong studios will Youku work with?", at.LIST),
+        ("Through which two entities will funding flow?", at.LIST),
+        ("What is AMEG?", at.DEFINITION),
+        ("What does FILMART stand for?", at.DEFINITION),
+        ("Why does this matter?", at.OTHER),
+    ],
+)
+def test_question_type(question: str, kind: str) -> None:
+    assert at.question_type(question) == kind
+
+
+def spans(sentence: str, kind: str) -> list[str]:
+    return [sentence[c.start : c.end] for c in at.typed_spans(sentence, kind)]
+
+
+def test_money_keeps_currency_scale_and_conversion() -> None:
+    s = "Injecting $640 million (HK$5 billion) and US$223,000 and 5 billion Hong Kong dollars."
+    assert spans(s, at.MONEY) == [
+        "$640 million (HK$5 billion)",
+        "US$223,000",
+        "5 billion Hong Kong dollars",
+    ]
+    assert spans(s, at.NUMBER) == []  # amounts are not also bare numbers
+
+
+def test_percent_number_date_duration() -> None:
+    s = "Revenue rose 18% to 2.3% in the third quarter of 2023 on Monday, 47 films, in five years."
+    assert spans(s, at.PERCENT) == ["18%", "2.3%"]
+    assert spans(s, at.DATE) == ["the third quarter of 2023", "Monday"]
+    assert spans(s, at.NUMBER) == ["47"]
+    assert spans(s, at.DURATION) == ["five years"]
+    assert spans("during the October-December quarter.", at.DATE) == [
+        "the October-December quarter"
+    ]
+
+
+def test_name_list_and_place() -> None:
+    s = "Youku will work with TVB, Shaw Brothers Pictures, and Media Asia Group in Hong Kong."
+    assert "TVB, Shaw Brothers Pictures, and Media Asia Group" in spans(s, at.LIST)
+    assert spans(s, at.PLACE) == ["Hong Kong"]
+    assert spans("Its proximity to mainland China helps.", at.PLACE) == ["mainland China"]
+
+
+def test_definition_spans() -> None:
+    s = "Its arm, Alibaba Digital Media and Entertainment Group (AMEG), is pouring money."
+    (c,) = at.definition_spans(s, "AMEG")
+    assert (c.kind, s[c.start : c.end]) == (
+        at.EXPANSION,
+        "Alibaba Digital Media and Entertainment Group",
+    )
+    s = "Damai, a subsidiary of Alibaba Pictures and a ticketing firm, grew."
+    assert [s[c.start : c.end] for c in at.definition_spans(s, "Damai")] == [
+        "a subsidiary of Alibaba Pictures"
+    ]
+    s = "Alibaba’s video streaming platform, Youku, will collaborate."
+    assert [s[c.start : c.end] for c in at.definition_spans(s, "Youku")] == [
+        "Alibaba’s video streaming platform"
+    ]
+    assert at.definition_spans("TVB, Shaw Brothers and others.", "TVB", expansion_only=True) == []

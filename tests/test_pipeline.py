@@ -1,0 +1,211 @@
+"""QA.ask over the real seeds with the fast fake embedder: the contract and bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+import citeqa.pipeline as pipeline
+from citeqa import QA, Answer
+from citeqa import index as ix
+from citeqa.errors import IndexMissingError, IndexStaleError, InvalidQuestionError
+
+from conftest import FakeEmbedder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import shutil
+
+    from conftest import SEEDS
+
+    dest = tmp_path_factory.mktemp("seeds") / "corpus"
+    shutil.copytree(SEEDS, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def qa(corpus: Path) -> QA:
+    index_dir = corpus.parent / "index"
+    ix.build_index(corpus, index_dir, FakeEmbedder())
+    return QA.load(index_dir, embedder=FakeEmbedder())
+
+
+def check_offsets(ans: Answer, corpus: Path) -> None:
+    """The contract: every text field is its span of the raw file."""
+    if not ans.abstained:
+        raw = (corpus / ans.source).read_text(encoding="utf-8")
+        assert raw[ans.start : ans.end] == ans.text and ans.text
+        assert raw[ans.sentence.start : ans.sentence.end] == ans.sentence.text
+        assert ans.sentence.start <= ans.start < ans.end <= ans.sentence.end
+        first = ans.citations[0]
+        assert first.source == ans.source and first.start <= ans.start and ans.end <= first.end
+    for c in ans.citations + ans.related:
+        raw = (corpus / c.source).read_text(encoding="utf-8")
+        assert raw[c.start : c.end] == c.text
+
+
+QUESTIONS = [
+    "How much is Alibaba investing in Hong Kong?",
+    "Which Hong Kong studios will Youku collaborate with?",
+    "What is AMEG?",
+    "What does FILMART stand for?",
+    "On what day were the deals signed?",
+    "What share of Alibaba's revenue does AMEG contribute?",
+    "Where is Alibaba Pictures headquartered?",
+    "Why does this partnership matter?",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_answers_are_verbatim_spans_of_the_file(qa: QA, corpus: Path, question: str) -> None:
+    ans = qa.ask(question)
+    assert ans.question == question
+    assert 0.0 <= ans.score <= 1.0
+    check_offsets(ans, corpus)
+    assert json.loads(json.dumps(ans.to_dict()))["question"] == question
+
+
+def test_typed_answer_is_the_short_span(qa: QA) -> None:
+    ans = qa.ask("How much is Alibaba investing in Hong Kong?")
+    assert not ans.abstained
+    # with the fake embedder any statement of the amount may win; the real model is
+    # tested in test_ask_model.py
+    assert re.fullmatch(
+        r"(US)?\$640 million( \(HK\$5 billion\))?|5 billion Hong Kong dollars", ans.text
+    )
+    assert ans.text in ans.sentence.text and ans.text in ans.citations[0].text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is the CEO of Alibaba?",
+        "What is the capital of France?",
+        "How much did Tencent invest?",
+        "Which cookies are always active?",
+    ],
+)
+def test_abstains_but_offers_related_passages(qa: QA, question: str) -> None:
+    ans = qa.ask(question)
+    assert ans.abstained and ans.text == "" and ans.source == "" and ans.citations == []
+    assert ans.related and all("cookie" not in c.text.lower() for c in ans.related)
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question(qa: QA, question: str) -> None:
+    with pytest.raises(InvalidQuestionError, match="the question is empty"):
+        qa.ask(question)
+
+
+def test_long_question(qa: QA) -> None:
+    with pytest.raises(ValueError, match="1,001 characters; the limit is 1,000"):
+        qa.ask("x" * 1001)
+    qa.ask("How much? " + "x" * 990)  # 1,000 is fine
+
+
+@pytest.mark.parametrize("question", [None, 42, b"bytes", ["a"]])
+def test_non_str_question(qa: QA, question: object) -> None:
+    with pytest.raises(TypeError, match="question must be a str"):
+        qa.ask(question)  # type: ignore[arg-type]
+
+
+def test_bad_top_k(qa: QA) -> None:
+    with pytest.raises(ValueError, match="top_k must be a positive integer"):
+        qa.ask("What is AMEG?", top_k=0)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["阿里巴巴在香港投资多少？", "😀😀😀?", "How\x00 much\x1b[31m is\u200b it?", "?", "\ufeff$$$"],
+)
+def test_odd_questions_answer_or_abstain(qa: QA, corpus: Path, question: str) -> None:
+    check_offsets(qa.ask(question), corpus)
+
+
+def test_top_k_bounds_related(qa: QA) -> None:
+    assert len(qa.ask("What is AMEG?", top_k=2).related) == 2
+    assert len(qa.ask("What is AMEG?", top_k=500).related) == len(qa.index.passages)
+
+
+def test_threads_get_the_same_answers(qa: QA) -> None:
+    expected = [qa.ask(q).to_dict() for q in QUESTIONS]
+    results: dict[int, list[dict[str, object]]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [qa.ask(q).to_dict() for q in QUESTIONS]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results.values())
+
+
+def test_stale_named_index_is_refused(corpus: Path, tmp_path: Path) -> None:
+    import shutil
+
+    mine = tmp_path / "corpus"
+    shutil.copytree(corpus, mine)
+    ix.build_index(mine, tmp_path / "idx", FakeEmbedder())
+    (mine / "extra.txt").write_text("Another article about the harbour. It is new.\n")
+    with pytest.raises(
+        IndexStaleError, match=f"index {tmp_path / 'idx'} is stale .*added: extra.txt"
+    ):
+        QA.load(tmp_path / "idx", embedder=FakeEmbedder())
+
+
+def test_missing_named_index_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match=f"no index at {tmp_path / 'nope'}"):
+        QA.load(tmp_path / "nope", embedder=FakeEmbedder())
+
+
+def test_default_index_is_rebuilt_when_missing_or_stale(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(corpus, home / "seeds")
+    monkeypatch.setenv("CITEQA_HOME", str(home))
+    qa = QA.load(embedder=FakeEmbedder())  # missing: built
+    assert (home / "index" / "manifest.json").exists() and qa.index.path == home / "index"
+    (home / "seeds" / "extra.txt").write_text("A new story on the harbour. It is short.\n")
+    qa = QA.load(embedder=FakeEmbedder())  # stale: rebuilt
+    assert "extra.txt" in qa.index.manifest["sources"]
+    (home / "index" / "faiss.index").write_bytes(b"garbage")
+    qa = QA.load(embedder=FakeEmbedder())  # corrupt: rebuilt, never used
+    assert ix.staleness(home / "index", FakeEmbedder()) == []
+
+
+def test_ask_keeps_one_qa_per_index(monkeypatch: pytest.MonkeyPatch, qa: QA) -> None:
+    loads: list[object] = []
+
+    def fake_load(index_dir: object = None, **kw: object) -> QA:
+        loads.append(index_dir)
+        return qa
+
+    monkeypatch.setattr(pipeline, "_DEFAULTS", {})
+    monkeypatch.setattr(pipeline.QA, "load", staticmethod(fake_load))
+    for _ in range(3):
+        pipeline.ask("What is AMEG?", index_dir="/some/index")
+    pipeline.ask("What is AMEG?", index_dir="/other/index")
+    assert loads == ["/some/index", "/other/index"]
+
+
+def test_ask_checks_input_before_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline.QA, "load", None)  # would fail if called
+    with pytest.raises(TypeError):
+        pipeline.ask(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="empty"):
+        pipeline.ask(" ")
+
+
+def test_unknown_reader(corpus: Path) -> None:
+    with pytest.raises(ValueError, match="unknown reader 'nope'"):
+        QA.load(corpus.parent / "index", embedder=FakeEmbedder(), reader="nope")
