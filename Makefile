@@ -7,12 +7,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test install index lint typecheck pytest clean
+.PHONY: run test install index chromium lint typecheck pytest clean
 
 run: index
-	$(BIN)/citeqa ask "How much is Alibaba investing in Hong Kong?"
+	$(BIN)/citeqa serve --host 127.0.0.1 --port 7860
 
-test: index lint typecheck pytest
+test: index chromium lint typecheck pytest
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml
 # Builds index/ from seeds/ only when it is missing or stale.
 index: $(STAMP)
 	$(BIN)/citeqa index --quiet
+
+# The browser test drives Debian's Chromium; Playwright never downloads a browser here.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

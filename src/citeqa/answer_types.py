@@ -223,8 +223,26 @@ _REGION_PREFIX = re.compile(
     r"\b(mainland|northern|southern|eastern|western|central|greater|rural|urban)\s$", _I
 )
 _DEMONYMS = frozenset(
-    "American Asian Australian British Canadian Chinese English European French German "
-    "Indian Italian Japanese Korean Western Eastern Russian Spanish".split()
+    [
+        "American",
+        "Asian",
+        "Australian",
+        "British",
+        "Canadian",
+        "Chinese",
+        "English",
+        "European",
+        "French",
+        "German",
+        "Indian",
+        "Italian",
+        "Japanese",
+        "Korean",
+        "Western",
+        "Eastern",
+        "Russian",
+        "Spanish",
+    ]
 )
 
 
@@ -264,8 +282,28 @@ def _is_ordinary_word(word: str) -> bool:
 
 
 _SENTENCE_OPENERS = frozenset(
-    "while although though however meanwhile furthermore moreover besides through during "
-    "despite since after before with without according as unlike like".split()
+    [
+        "while",
+        "although",
+        "though",
+        "however",
+        "meanwhile",
+        "furthermore",
+        "moreover",
+        "besides",
+        "through",
+        "during",
+        "despite",
+        "since",
+        "after",
+        "before",
+        "with",
+        "without",
+        "according",
+        "as",
+        "unlike",
+        "like",
+    ]
 )
 
 

@@ -101,7 +101,9 @@ def cold_start(index_dir: Path | None) -> dict[str, Any]:
     return {"cold_ask_s": time.perf_counter() - started}
 
 
-def run(corpus: Path, index_dir: Path | None, *, repeats: int = 3, rounds: int = 20) -> dict[str, Any]:
+def run(
+    corpus: Path, index_dir: Path | None, *, repeats: int = 3, rounds: int = 20
+) -> dict[str, Any]:
     result: dict[str, Any] = {"cpus": os.cpu_count()}
     result["build"] = build_throughput(corpus, repeats)
     result["ask"] = warm_latency(index_dir, rounds)
@@ -124,3 +126,77 @@ def render(result: dict[str, Any]) -> str:
             f"peak RSS: {result['peak_rss_mb']:.0f} MB",
         ]
     )
+
+
+def ui_figures(index_dir: Path | None, questions: int = 10) -> dict[str, Any]:
+    """Start ``citeqa serve``, read its RSS after start-up, then time Enter-to-answer in
+    headless Chromium (Debian's, at /usr/bin/chromium) over warm questions."""
+    import socket
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port)]
+    if index_dir is not None:
+        cmd += ["--index", str(index_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.perf_counter() - started > 300:
+                    raise RuntimeError("citeqa serve did not start") from None
+                time.sleep(0.3)
+        startup_s = time.perf_counter() - started
+        rss_mb = _rss_mb(proc.pid)
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ]
+        times = []
+        with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+            ctx = pw.chromium.launch_persistent_context(
+                profile, executable_path="/usr/bin/chromium", headless=True, args=flags
+            )
+            page = ctx.new_page()
+            page.goto(url)
+            box = page.locator("#citeqa-question textarea")
+            for n in range(questions + 1):
+                before = page.locator("#citeqa-chat .message").count()
+                box.fill(QUESTIONS[n % len(QUESTIONS)])
+                t0 = time.perf_counter()
+                box.press("Enter")
+                page.wait_for_function(
+                    f"document.querySelectorAll('#citeqa-chat .message').length >= {before + 2}"
+                )
+                if n:  # the first question warms the page and the queue
+                    times.append((time.perf_counter() - t0) * 1000)
+            ctx.close()
+        return {
+            "startup_s": startup_s,
+            "server_rss_mb_after_start": rss_mb,
+            "enter_to_answer_p50_ms": float(np.percentile(times, 50)),
+            "enter_to_answer_p95_ms": float(np.percentile(times, 95)),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(run=_cmd_ask)
 
+    p = sub.add_parser("serve", help="start the web chat (loopback only unless --host)")
+    p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+    p.set_defaults(run=_cmd_serve)
+
     p = sub.add_parser("eval", help="measure answers, abstention and retrieval on a QA set")
     p.add_argument("qa_set", type=Path, help="QA-set JSONL (see README)")
     where = p.add_mutually_exclusive_group()
@@ -100,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="builds to time (best is kept)")
     p.add_argument("--rounds", type=int, default=20, help="passes over the question list")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument(
+        "--ui", action="store_true", help="only the web app: server RSS, Enter-to-answer time"
+    )
     p.set_defaults(run=_cmd_bench)
 
     p = sub.add_parser("train-reader", help="fine-tune the span reader on SQuAD (CPU, slow)")
@@ -192,6 +201,14 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from citeqa.app import serve
+
+    logging.getLogger("citeqa").setLevel(logging.INFO)
+    serve(args.index, host=args.host, port=args.port)
+    return EXIT_OK
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -232,16 +249,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
     from citeqa import bench
 
     corpus = args.corpus if args.corpus is not None else paths.default_corpus()
+    if args.ui:
+        figures = bench.ui_figures(args.index)
+        print(json.dumps(figures, indent=2) if args.json else figures)
+        return EXIT_OK
     result = bench.run(corpus, args.index, repeats=args.repeats, rounds=args.rounds)
-    if args.json:
-        import json
-
-        print(json.dumps(result, indent=2))
-    else:
-        print(bench.render(result))
+    print(json.dumps(result, indent=2) if args.json else bench.render(result))
     return EXIT_OK
 
 

@@ -1,0 +1,142 @@
+"""The web chat: a Gradio Blocks app over ``QA.ask`` and nothing deeper.
+
+Importing this module loads no model; ``serve`` loads the index and model once, then
+launches. Formatting lives in ``chat_format``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from citeqa import chat_format as fmt
+from citeqa.errors import CiteQAError
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from citeqa.pipeline import QA
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "How much is Alibaba investing in Hong Kong?",
+    "Which Hong Kong studios will Youku collaborate with?",
+    "What is AMEG?",
+    "On what day did Alibaba Pictures and Youku sign their deals?",
+    "What share of Alibaba's revenue comes from AMEG?",
+]
+
+# QA.ask is thread-safe and takes ~20 ms, almost all of it one MiniLM forward pass that
+# already uses every core. More simultaneous calls than this only contend for the CPU and
+# hold more memory; fewer would leave a core idle while a response is serialised.
+CONCURRENCY_LIMIT = 4
+QUEUE_MAX = 256
+"""Waiting requests beyond this are refused at once rather than piling up."""
+
+CSS = """
+.citeqa-source summary { font-weight: 600; cursor: pointer; }
+.citeqa-where { font-size: 0.85em; opacity: 0.75; margin: 0.2em 0; }
+.citeqa-passage { white-space: normal; }
+mark { background: #ffe58a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
+"""
+
+Message = dict[str, str]
+
+
+def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, list[Message], str]:
+    """One chat turn: ('' for the textbox, the history with both messages, sources HTML).
+    Each question is answered on its own; earlier turns stay for reading only."""
+    history = list(history or [])
+    shown = question if isinstance(question, str) else ""
+    history.append({"role": "user", "content": fmt.escape(shown) or "&nbsp;"})
+    try:
+        answer = qa.ask(question)
+    except (ValueError, TypeError, CiteQAError) as exc:
+        history.append({"role": "assistant", "content": fmt.error_message(exc)})
+        return "", history, ""
+    except Exception as exc:
+        log.exception("answering %r failed", shown[:200])
+        history.append({"role": "assistant", "content": fmt.error_message(exc)})
+        return "", history, ""
+    history.append({"role": "assistant", "content": fmt.chat_markdown(answer)})
+    return "", history, fmt.sources_html(answer)
+
+
+def ask_json(qa: QA, question: str) -> dict[str, Any]:
+    """The structured endpoint: ``Answer.to_dict()``; bad input is a clear error."""
+    import gradio as gr
+
+    try:
+        return qa.ask(question).to_dict()
+    except (ValueError, TypeError, CiteQAError) as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def build_app(qa: QA) -> gr.Blocks:
+    import gradio as gr
+
+    def chat(question: str, history: list[Message]) -> tuple[str, list[Message], str]:
+        return respond(qa, question, history)
+
+    def ask(question: str) -> dict[str, Any]:
+        """Answer a question from the indexed documents; returns Answer.to_dict()."""
+        return ask_json(qa, question)
+
+    with gr.Blocks(title="citeqa") as demo:
+        gr.Markdown("# citeqa\nAsk a question; every answer quotes and cites the documents.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="citeqa",
+                    show_label=False,
+                    elem_id="citeqa-chat",
+                    height=520,
+                    latex_delimiters=[],
+                    sanitize_html=True,
+                    feedback_options=None,
+                    buttons=["copy"],
+                )
+                box = gr.Textbox(
+                    placeholder="Ask about the documents and press Enter",
+                    show_label=False,
+                    elem_id="citeqa-question",
+                    max_length=1000,
+                    submit_btn=True,
+                )
+                gr.Examples(EXAMPLES, inputs=box, label="Examples")
+            with gr.Column(scale=2), gr.Accordion("Sources", open=True):
+                sources = gr.HTML("<p>Cited passages appear here.</p>", elem_id="citeqa-sources")
+        gr.Markdown(fmt.footer_markdown(qa.index.manifest, str(qa.index.path)))
+        box.submit(
+            chat,
+            [box, chatbot],
+            [box, chatbot, sources],
+            api_name="chat",
+            concurrency_limit=CONCURRENCY_LIMIT,
+            concurrency_id="qa",
+        )
+        gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="qa")  # type: ignore[attr-defined]
+    demo.queue(max_size=QUEUE_MAX)
+    return demo  # type: ignore[no-any-return]
+
+
+def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Load once, then serve until interrupted. Never a public share link."""
+    import gradio as gr
+
+    from citeqa.pipeline import QA
+
+    qa = QA.load(index_dir)
+    demo = build_app(qa)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        show_error=False,
+        footer_links=["api"],
+        ssr_mode=False,
+        css=CSS,
+        theme=gr.themes.Soft(),
+    )

@@ -1,0 +1,73 @@
+"""The real app over HTTP: gradio_client against `citeqa serve` in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+
+def test_app_module_imports_without_loading_the_model() -> None:
+    code = (
+        "import sys, citeqa.app, citeqa.chat_format\n"
+        "names = ('torch', 'sentence_transformers', 'faiss', 'gradio')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def client(server):  # type: ignore[no-untyped-def]
+    from gradio_client import Client
+
+    url, _ = server
+    return Client(url, verbose=False)
+
+
+def test_ask_endpoint_returns_a_cited_answer(client, server) -> None:  # type: ignore[no-untyped-def]
+    _, home = server
+    ans = client.predict("How much is Alibaba investing in Hong Kong?", api_name="/ask")
+    assert not ans["abstained"] and "$640 million" in ans["text"]
+    raw = (Path(home) / "seeds" / ans["source"]).read_text(encoding="utf-8")
+    assert raw[ans["start"] : ans["end"]] == ans["text"]
+    first = ans["citations"][0]
+    assert raw[first["start"] : first["end"]] == first["text"]
+    assert first["start"] <= ans["start"] < ans["end"] <= first["end"]
+    assert ans["sentence"]["text"] == raw[ans["sentence"]["start"] : ans["sentence"]["end"]]
+
+
+def test_ask_endpoint_abstains(client) -> None:  # type: ignore[no-untyped-def]
+    ans = client.predict("What is the capital of France?", api_name="/ask")
+    assert ans["abstained"] and ans["text"] == "" and ans["related"]
+
+
+def test_ask_endpoint_refuses_bad_input_clearly(client) -> None:  # type: ignore[no-untyped-def]
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="the question is empty"):
+        client.predict("   ", api_name="/ask")
+    with pytest.raises(AppError, match="limit is 1,000"):
+        client.predict("why " * 300, api_name="/ask")
+
+
+def test_chat_endpoint(client) -> None:  # type: ignore[no-untyped-def]
+    box, history, sources = client.predict("What is AMEG?", [], api_name="/chat")
+    assert box == ""
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    text = history[-1]["content"]
+    text = text[0]["text"] if isinstance(text, list) else text
+    assert "<mark>Alibaba Digital Media and Entertainment Group</mark>" in text
+    assert "<mark>" in sources and "characters" in sources
+
+
+def test_chat_endpoint_error_is_a_message_not_a_traceback(client) -> None:  # type: ignore[no-untyped-def]
+    _, history, sources = client.predict("  ", [], api_name="/chat")
+    text = history[-1]["content"]
+    text = text[0]["text"] if isinstance(text, list) else text
+    assert text == "Please type a question." and sources == ""

@@ -1,0 +1,116 @@
+"""The chat in a real browser: Debian's Chromium, headless, driven by Playwright."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.model, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def page(server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    assert CHROMIUM.exists(), (
+        "Debian's chromium is missing: make test installs it (apt-get install chromium)"
+    )
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        page = ctx.new_page()
+        page.dialogs = []  # type: ignore[attr-defined]
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+        page.goto(url)
+        page.locator("#citeqa-question textarea").wait_for()
+        yield page
+        ctx.close()
+
+
+def ask(page: Any, question: str) -> float:
+    """Type, press Enter, wait for the answer; the seconds it took to appear."""
+    box = page.locator("#citeqa-question textarea")
+    before = page.locator("#citeqa-chat .message").count()
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    page.wait_for_function(
+        f"document.querySelectorAll('#citeqa-chat .message').length >= {before + 2}",
+        timeout=60_000,
+    )
+    return time.perf_counter() - started
+
+
+def test_answer_highlight_and_citation_are_visible(page: Any) -> None:
+    ask(page, "How much is Alibaba investing in Hong Kong?")
+    last = page.locator("#citeqa-chat .message").last
+    assert "$640 million (HK$5 billion)" in last.inner_text()
+    mark = last.locator("mark").first
+    assert mark.is_visible() and mark.inner_text() == "$640 million (HK$5 billion)"
+    sources = page.locator("#citeqa-sources")
+    assert sources.locator("mark").first.is_visible()
+    assert "characters" in sources.inner_text() and ".txt" in sources.inner_text()
+    assert page.title() == "citeqa"
+    assert "3 documents" not in page.inner_text("body")  # 4 with the hostile one
+    assert "4 documents" in page.inner_text("body")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+
+
+def test_follow_up_keeps_earlier_turns(page: Any) -> None:
+    ask(page, "What is AMEG?")
+    text = page.locator("#citeqa-chat").inner_text()
+    assert (
+        "$640 million (HK$5 billion)" in text
+        and "Alibaba Digital Media and Entertainment Group" in text
+    )
+
+
+def test_abstention_reads_as_such(page: Any) -> None:
+    ask(page, "What is the capital of France?")
+    last = page.locator("#citeqa-chat .message").last.inner_text()
+    assert "The documents don't say." in last and "not as evidence" in last
+    assert "Related passages (not evidence)" in page.locator("#citeqa-sources").inner_text()
+
+
+def test_script_in_question_stays_text(page: Any) -> None:
+    ask(page, "<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))")
+    time.sleep(0.5)
+    assert page.dialogs == []
+    chat = page.locator("#citeqa-chat")
+    assert "<script>alert(1)</script>" in chat.inner_text()
+    assert chat.locator("script").count() == 0 and chat.locator("img[src='x']").count() == 0
+    assert chat.locator("a[href^='javascript']").count() == 0
+
+
+def test_script_in_a_document_stays_text(page: Any) -> None:
+    ask(page, "How many visitors did the Harbour Festival draw?")
+    time.sleep(0.5)
+    assert page.dialogs == []
+    body = page.locator("body")
+    assert body.locator("img[src='x']").count() == 0
+    assert body.locator("a[href^='javascript']").count() == 0
+    assert "<img src=x onerror=alert('img')>" in page.locator("#citeqa-sources").inner_text()
+    assert "12,000" in page.locator("#citeqa-chat .message").last.inner_text()
