@@ -226,3 +226,32 @@ def test_interrupted_two_rename_swap_is_recovered(built: Path) -> None:
     before = _answers(built)
     os.rename(built, built.with_name(".index.old"))
     assert _answers(built) == before
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+def test_every_index_type_builds_loads_and_reuses(
+    seeds_copy: Path, tmp_path: Path, kind: str
+) -> None:
+    settings = ix.IndexSettings(index_type=kind)
+    index_dir = tmp_path / kind
+    ix.build_index(seeds_copy, index_dir, FakeEmbedder(), settings)
+    loaded = ix.load_index(index_dir, FakeEmbedder())
+    assert loaded.manifest["settings"]["index_type"] == kind
+    rows = loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal)
+    full = FakeEmbedder().encode([p.text for p in loaded.passages])
+    np.testing.assert_allclose(rows, full, rtol=1e-6)  # row i is passage i
+    assert ix.staleness(index_dir, FakeEmbedder(), settings) == []
+    assert ix.staleness(index_dir, FakeEmbedder()) == [
+        f"setting index_type: index {kind!r}, now 'auto'"
+    ]
+    embedder = FakeEmbedder()
+    report = ix.build_index(seeds_copy, index_dir, embedder, settings)
+    assert report.embedded == 0 and embedder.calls == [0]
+
+
+def test_auto_index_type_switches_at_the_measured_crossover() -> None:
+    assert ix.resolve_index_type("auto", ix.HNSW_FROM_ROWS - 1) == "flat"
+    assert ix.resolve_index_type("auto", ix.HNSW_FROM_ROWS) == "hnsw"
+    assert ix.resolve_index_type("ivf", 10) == "ivf"
+    with pytest.raises(ValueError, match="index type must be one of"):
+        ix.IndexSettings(index_type="annoy")

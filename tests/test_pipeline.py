@@ -209,3 +209,10 @@ def test_ask_checks_input_before_loading(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_unknown_reader(corpus: Path) -> None:
     with pytest.raises(ValueError, match="unknown reader 'nope'"):
         QA.load(corpus.parent / "index", embedder=FakeEmbedder(), reader="nope")
+
+
+def test_sources_restrict_the_evidence(qa: QA) -> None:
+    only = frozenset({"000_ccf088dfa326e9ee.txt"})
+    ans = qa.ask("How much is Alibaba investing in Hong Kong?", sources=only)
+    assert {c.source for c in ans.related} == set(only)
+    assert all(c.source in only for c in ans.citations)

@@ -200,3 +200,47 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def ann_figures(
+    sizes: tuple[int, ...] = (10_000, 100_000), dim: int = 384, queries: int = 200, seed: int = 7
+) -> list[dict[str, Any]]:
+    """Search latency and recall@10 against exact search for FAISS flat, IVF and HNSW on
+    synthetic normalised vectors: where should an approximate index take over?"""
+    import faiss
+
+    from citeqa.index import make_faiss_index
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in sizes:
+        base = rng.standard_normal((n, dim), dtype=np.float32)
+        base /= np.linalg.norm(base, axis=1, keepdims=True)
+        # queries near stored vectors, as real questions are near their passages
+        picks = rng.integers(0, n, queries)
+        q = base[picks] + 0.5 * rng.standard_normal((queries, dim), dtype=np.float32) / np.sqrt(dim)
+        q /= np.linalg.norm(q, axis=1, keepdims=True)
+        exact = None
+        for kind in ("flat", "ivf", "hnsw"):
+            started = time.perf_counter()
+            index = make_faiss_index(kind, base)
+            build_s = time.perf_counter() - started
+            started = time.perf_counter()
+            found = np.vstack([index.search(q[i : i + 1], 10)[1] for i in range(queries)])
+            ms = (time.perf_counter() - started) * 1000 / queries
+            if kind == "flat":
+                exact = found
+            assert exact is not None
+            recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)])
+            out.append(
+                {
+                    "rows": n,
+                    "index": kind,
+                    "build_s": build_s,
+                    "ms_per_query": ms,
+                    "recall@10": float(recall),
+                }
+            )
+            del index
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+    return out

@@ -17,6 +17,7 @@ from citeqa.errors import CiteQAError, CorpusError, IndexFolderError, InvalidQue
 
 if TYPE_CHECKING:
     from citeqa.embed import Embedder
+    from citeqa.index import IndexSettings
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit 1 and list changes when stale")
     p.add_argument("--explain", action="store_true", help="list what cleaning drops, per file")
     p.add_argument("--force", action="store_true", help="rebuild even when fresh")
+    p.add_argument(
+        "--index-type",
+        choices=("auto", "flat", "ivf", "hnsw"),
+        default="auto",
+        help="FAISS index (auto: exact below 200k passages, HNSW above)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=_cmd_index)
 
@@ -87,7 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_serve)
 
     p = sub.add_parser("eval", help="measure answers, abstention and retrieval on a QA set")
-    p.add_argument("qa_set", type=Path, help="QA-set JSONL (see README)")
+    p.add_argument("qa_set", type=Path, nargs="?", help="QA-set JSONL (see README)")
+    p.add_argument("--squad", type=Path, default=None, help="evaluate on a SQuAD JSON instead")
+    p.add_argument("--articles", default=None, help="SQuAD articles: A,B,... or held-out")
+    p.add_argument("--setting", choices=("open", "gold"), default="open")
+    p.add_argument(
+        "--work", type=Path, default=Path(".citeqa-work"), help="SQuAD corpus and index cache"
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     where.add_argument("--corpus", type=Path, default=None, help="index this folder first")
@@ -109,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ui", action="store_true", help="only the web app: server RSS, Enter-to-answer time"
     )
+    p.add_argument("--ann", action="store_true", help="only FAISS flat vs IVF vs HNSW")
+    p.add_argument("--ann-sizes", default="10000,100000", help="rows for --ann (comma-separated)")
     p.set_defaults(run=_cmd_bench)
 
     p = sub.add_parser("train-reader", help="fine-tune the span reader on SQuAD (CPU, slow)")
@@ -158,17 +173,18 @@ def _cmd_index(args: argparse.Namespace) -> int:
         print(explain(corpus_dir))
         return EXIT_OK
     embedder = make_embedder()
+    settings = ix.IndexSettings(index_type=args.index_type)
     if args.check:
-        return _check(index_dir, corpus_dir, embedder)
+        return _check(index_dir, corpus_dir, embedder, settings)
     if not args.force:
         try:
-            if not ix.staleness(index_dir, embedder, corpus_dir=corpus_dir):
+            if not ix.staleness(index_dir, embedder, settings, corpus_dir):
                 if not args.quiet:
                     print(f"index {index_dir} is up to date with {corpus_dir}")
                 return EXIT_OK
         except IndexFolderError:
             pass  # missing, corrupt or mismatched: build it
-    report = ix.build_index(corpus_dir, index_dir, embedder, progress=not args.quiet)
+    report = ix.build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
     for doc in report.corpus.documents:
         if not doc.blocks:
             print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)
@@ -215,23 +231,46 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from citeqa import evaluate as ev
     from citeqa.pipeline import QA
 
-    qa_set = ev.load_qa_set(args.qa_set, split=args.split)
-    for error in qa_set.errors:
-        print(f"warning: {args.qa_set}: {error}", file=sys.stderr)
-    items = qa_set.items[: args.limit] if args.limit else qa_set.items
-    if not items:
-        print(f"error: no questions to evaluate in {args.qa_set}", file=sys.stderr)
+    if (args.qa_set is None) == (args.squad is None):
+        print("error: give a QA-set file or --squad PATH (one of them)", file=sys.stderr)
         return EXIT_USAGE
     embedder = make_embedder()
     index_dir = args.index
-    if args.corpus is not None:
-        from citeqa.index import build_index
+    gold = False
+    if args.squad is not None:
+        from citeqa import squad_eval
 
-        index_dir = args.out / "index" if args.out else Path(".citeqa-eval-index")
-        build_index(args.corpus, index_dir, embedder, progress=True)
+        work = args.work / f"squad-{args.squad.stem}-{args.articles or 'all'}"
+        args.corpus, all_items = squad_eval.prepare(
+            args.squad, work, articles=squad_eval.parse_articles(args.articles)
+        )
+        index_dir = work / "index"
+        gold = args.setting == "gold"
+        name = f"{args.squad.name} ({args.articles or 'all'} articles, {args.setting}"
+    else:
+        qa_set = ev.load_qa_set(args.qa_set, split=args.split)
+        for error in qa_set.errors:
+            print(f"warning: {args.qa_set}: {error}", file=sys.stderr)
+        all_items = list(qa_set.items)
+        name = f"{args.qa_set.name} ({args.split or 'all'}"
+    items = all_items[: args.limit] if args.limit else all_items
+    if not items:
+        print("error: no questions to evaluate", file=sys.stderr)
+        return EXIT_USAGE
+    if args.corpus is not None:
+        from citeqa.index import IndexSettings, build_index, staleness
+
+        index_dir = index_dir or (args.work / "index")
+        try:
+            fresh = not staleness(index_dir, embedder, IndexSettings(), args.corpus)
+        except CiteQAError:
+            fresh = False
+        if not fresh:
+            build_index(args.corpus, index_dir, embedder, progress=True)
     qa = QA.load(index_dir, reader=args.reader, embedder=embedder)
-    rows = ev.run(qa, items, top_k=args.top_k, progress=sys.stderr.isatty())
-    name = f"{args.qa_set.name} ({args.split or 'all'}, reader {args.reader})"
+    top_k = 50 if gold else args.top_k  # gold: every passage of the paragraph
+    rows = ev.run(qa, items, top_k=top_k, progress=sys.stderr.isatty(), gold_setting=gold)
+    name += f", reader {args.reader})"
     rep = ev.report(rows, qa.policy.min_confidence, name=name)
     print(ev.markdown(rep))
     if args.out:
@@ -257,6 +296,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.ui:
         figures = bench.ui_figures(args.index)
         print(json.dumps(figures, indent=2) if args.json else figures)
+        return EXIT_OK
+    if args.ann:
+        rows = bench.ann_figures(tuple(int(n) for n in args.ann_sizes.split(",")))
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print("| rows | index | build s | ms/query | recall@10 |\n|---|---|---|---|---|")
+            for r in rows:
+                print(
+                    f"| {r['rows']:,} | {r['index']} | {r['build_s']:.1f} |"
+                    f" {r['ms_per_query']:.2f} | {r['recall@10']:.3f} |"
+                )
         return EXIT_OK
     result = bench.run(corpus, args.index, repeats=args.repeats, rounds=args.rounds)
     print(json.dumps(result, indent=2) if args.json else bench.render(result))
@@ -287,10 +338,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check(index_dir: Path, corpus_dir: Path, embedder: Embedder) -> int:
+def _check(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: IndexSettings) -> int:
     from citeqa import index as ix
 
-    diffs = ix.staleness(index_dir, embedder, corpus_dir=corpus_dir)
+    diffs = ix.staleness(index_dir, embedder, settings, corpus_dir)
     if diffs:
         print(f"index {index_dir} is stale:")
         for line in diffs:

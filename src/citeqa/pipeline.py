@@ -104,14 +104,17 @@ class QA:
         embedder.encode(["warm up"])
         return cls(index, embedder, make_reader(reader, index))
 
-    def ask(self, question: str, top_k: int = 5) -> Answer:
-        """Answer ``question`` from the documents, or abstain."""
+    def ask(
+        self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None
+    ) -> Answer:
+        """Answer ``question`` from the documents (only those in ``sources``, when given),
+        or abstain."""
         asked = question
         question = check_question(question)
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         query = self.embedder.encode([question])[0]
-        hits = self.retriever.search(question, query, top_k)
+        hits = self.retriever.search(question, query, top_k, sources)
         reading = self.reader.read(question, query, hits)
         related = [_citation(h) for h in hits]
         if reading is None or self.policy.abstain(reading):

@@ -73,26 +73,51 @@ class Retriever:
         self._vocab: dict[str, int] = self._bm25.vocab_dict
         self.rows = {p.id: i for i, p in enumerate(index.passages)}
 
-    def dense(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def rows_of(self, sources: frozenset[str]) -> list[int]:
+        """The passage rows of some documents, in index order."""
+        return [i for i, p in enumerate(self.index.passages) if p.source in sources]
+
+    def dense(
+        self, query: np.ndarray, k: int, within: list[int] | None = None
+    ) -> list[tuple[int, float]]:
+        if within is not None:  # exact scores over a few rows, no index search needed
+            vecs = self.index.vectors.reconstruct_batch(np.asarray(within, dtype=np.int64))
+            scores = vecs @ query.astype(np.float32)
+            order = np.argsort(-scores, kind="stable")[:k]
+            return [(within[i], float(scores[i])) for i in order]
         k = min(k, self.index.vectors.ntotal)
         if k <= 0:
             return []
         scores, rows = self.index.vectors.search(query.reshape(1, -1).astype(np.float32), k)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
-    def lexical(self, question: str, k: int) -> list[tuple[int, float]]:
+    def lexical(
+        self, question: str, k: int, within: list[int] | None = None
+    ) -> list[tuple[int, float]]:
         known = [t for t in terms(question) if t in self._vocab]
         if not known:
             return []
         scores = self._bm25.get_scores(known)
+        if within is not None:
+            mask = np.full(scores.shape, -1.0, dtype=scores.dtype)
+            mask[within] = scores[within]
+            scores = mask
         order = np.argsort(-scores, kind="stable")[:k]
         return [(int(r), float(scores[r])) for r in order if scores[r] > 0]
 
-    def search(self, question: str, query: np.ndarray, top_k: int) -> list[Hit]:
-        """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 ranks."""
+    def search(
+        self,
+        question: str,
+        query: np.ndarray,
+        top_k: int,
+        sources: frozenset[str] | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 ranks,
+        optionally only from the documents named in ``sources``."""
         depth = max(top_k, self.settings.depth)
-        dense = self.dense(query, depth)
-        lexical = self.lexical(question, depth)
+        within = self.rows_of(sources) if sources is not None else None
+        dense = self.dense(query, depth, within)
+        lexical = self.lexical(question, depth, within)
         fused: dict[int, dict[str, float]] = {}
         for kind, ranked in (("dense", dense), ("lexical", lexical)):
             for rank, (row, score) in enumerate(ranked, 1):

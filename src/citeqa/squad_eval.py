@@ -1,0 +1,72 @@
+"""SQuAD as a benchmark nobody here wrote.
+
+- **open**: every paragraph of the file is a document in one index; each question is asked
+  against the whole corpus. This is the real task.
+- **gold**: the reader sees only the question's own paragraph (the classic reading
+  comprehension figure, comparable to published ones).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from citeqa.evaluate import QAItem
+from citeqa.squad import HELD_OUT_V11, SquadParagraph, SquadQuestion, load_squad
+
+HELD_OUT = "held-out"
+
+
+def parse_articles(spec: str | None) -> frozenset[str] | None:
+    """``None`` (all), ``held-out`` (the 13 v1.1-only articles) or ``A,B,...``."""
+    if not spec:
+        return None
+    if spec == HELD_OUT:
+        return HELD_OUT_V11
+    return frozenset(a.strip() for a in spec.split(",") if a.strip())
+
+
+def source_of(p: SquadParagraph) -> str:
+    return f"{p.title}/{p.index:05d}.txt"
+
+
+def write_corpus(paragraphs: list[SquadParagraph], dest: Path) -> None:
+    """One file per paragraph. Unchanged files are left alone so a rebuild reuses them;
+    files of paragraphs not asked for are removed."""
+    wanted = {source_of(p) for p in paragraphs}
+    for old in dest.rglob("*.txt") if dest.exists() else []:
+        if old.relative_to(dest).as_posix() not in wanted:
+            old.unlink()
+    for p in paragraphs:
+        path = dest / source_of(p)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = p.context.encode("utf-8")
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+
+
+def items(paragraphs: list[SquadParagraph], questions: list[SquadQuestion]) -> list[QAItem]:
+    by_index = {p.index: p for p in paragraphs}
+    return [
+        QAItem(
+            id=q.id,
+            question=q.question,
+            answers=q.answers,
+            sources=(source_of(by_index[q.paragraph]),),
+            category=q.title,
+            split="squad",
+        )
+        for q in questions
+    ]
+
+
+def prepare(
+    squad: Path, workdir: Path, *, articles: frozenset[str] | None
+) -> tuple[Path, list[QAItem]]:
+    """Write the corpus of ``squad`` (these articles) under ``workdir`` and return it with
+    the questions as QA items."""
+    paragraphs, questions = load_squad(squad, articles=articles)
+    if not paragraphs:
+        raise ValueError(f"{squad} has none of the articles asked for")
+    corpus = workdir / "corpus"
+    write_corpus(paragraphs, corpus)
+    return corpus, items(paragraphs, questions)

@@ -1,0 +1,129 @@
+"""citeqa eval and bench end to end, with the fake embedder and tiny sizes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from citeqa import cli
+from citeqa.evaluate import load_qa_set
+
+from conftest import REPO, FakeEmbedder
+
+QA_SET = REPO / "tests" / "data" / "seeds_qa.jsonl"
+SQUAD = REPO / "tests" / "data" / "squad_sample.json"
+
+
+@pytest.fixture(autouse=True)
+def fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+
+
+def test_seeds_qa_set_is_well_formed() -> None:
+    qa_set = load_qa_set(QA_SET)
+    assert qa_set.errors == () and len(qa_set.items) >= 60
+    unanswerable = [i for i in qa_set.items if not i.answerable]
+    assert len(unanswerable) >= 15
+    assert sum(i.category == "paraphrase" for i in qa_set.items) >= 10
+    assert {i.split for i in qa_set.items} == {"dev", "test"}
+    raws = {p.name: p.read_text(encoding="utf-8") for p in (REPO / "seeds").glob("*.txt")}
+    for item in qa_set.items:  # every gold answer is verbatim text of a listed source
+        for source in item.sources:
+            assert any(a in raws[source] for a in item.answers), (item.id, source)
+
+
+def test_malformed_lines_are_reported_by_number(tmp_path: Path) -> None:
+    path = tmp_path / "qa.jsonl"
+    path.write_text(
+        '{"id": "a", "question": "What is AMEG?", "answers": ["x"]}\n'
+        "not json\n"
+        '{"id": "b", "answers": []}\n'
+        '{"id": "c", "question": "Q?", "answers": "x"}\n'
+        '{"id": "d", "question": "Who?", "answers": []}\n'
+    )
+    qa_set = load_qa_set(path)
+    assert [i.id for i in qa_set.items] == ["a", "d"]
+    assert [e.split(":")[0] for e in qa_set.errors] == ["line 2", "line 3", "line 4"]
+    assert "missing 'question'" in qa_set.errors[1]
+
+
+def test_eval_end_to_end_writes_reports(
+    seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    code = cli.main(
+        ["eval", str(QA_SET), "--corpus", str(seeds_copy), "--limit", "6", "--out", str(out)]
+    )
+    assert code == 0
+    assert "| F1 (answerable) |" in capsys.readouterr().out
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["summary"]["questions"] == 6 and len(rep["rows"]) == 6
+    assert set(rep["summary"]["retrieval"]) == {"dense", "lexical", "hybrid"}
+    row = rep["rows"][0]
+    assert {"prediction", "gold", "f1", "abstained", "gold_rank", "ms"} <= set(row)
+    assert (out / "report.md").read_text().startswith("# Evaluation")
+    assert (out / "coverage.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "latency.png").stat().st_size > 1000
+
+
+def test_baseline_comparison_and_regression_exit(
+    seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base_dir = tmp_path / "base"
+    args = ["eval", str(QA_SET), "--corpus", str(seeds_copy), "--limit", "4"]
+    assert cli.main([*args, "--out", str(base_dir)]) == 0
+    rep = json.loads((base_dir / "report.json").read_text())
+    rep["summary"]["f1"] = 2.0  # a baseline no run can match: F1 "dropped"
+    rep["rows"][0]["f1"] = 2.0
+    (base_dir / "report.json").write_text(json.dumps(rep))
+    capsys.readouterr()
+    baseline = ["--baseline", str(base_dir / "report.json")]
+    assert cli.main([*args, *baseline]) == 0
+    out = capsys.readouterr().out
+    assert "f1: -" in out and f"worse:  {rep['rows'][0]['id']}" in out
+    assert cli.main([*args, *baseline, "--fail-on-regression"]) == 1
+
+
+def test_eval_needs_one_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["eval"]) == 2
+    assert "give a QA-set file or --squad" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setting", ["gold", "open"])
+def test_squad_settings_on_the_committed_sample(
+    tmp_path: Path, setting: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["eval", "--squad", str(SQUAD), "--setting", setting, "--work", str(tmp_path / "w")]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    s = rep["summary"]
+    assert s["questions"] == 36 and s["answerable"] == 30
+    assert 0.0 <= s["em"] <= s["f1"] <= 1.0 and s["f1_no_abstain"] > 0.1
+    # the corpus is one file per paragraph; gold sees only the question's own paragraph
+    corpus = tmp_path / "w" / "squad-squad_sample-all" / "corpus"
+    assert len(list(corpus.rglob("*.txt"))) == 6
+    if setting == "gold":  # every answer comes from the question's own paragraph
+        from citeqa.squad import load_squad
+
+        context = {q.id: q.context for q in load_squad(SQUAD)[1]}
+        answered = [r for r in rep["rows"] if r["candidate"]]
+        assert answered and all(r["candidate"] in context[r["id"]] for r in answered)
+
+
+def test_squad_articles_subset(tmp_path: Path) -> None:
+    args = ["eval", "--squad", str(SQUAD), "--articles", "Warsaw", "--work", str(tmp_path)]
+    assert cli.main([*args, "--out", str(tmp_path / "o")]) == 0
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert {r["category"] for r in rep["rows"]} == {"Warsaw"}
+
+
+def test_ann_bench_code_path() -> None:
+    from citeqa.bench import ann_figures
+
+    rows = ann_figures((400,), dim=16, queries=5)
+    assert [r["index"] for r in rows] == ["flat", "ivf", "hnsw"]
+    assert rows[0]["recall@10"] == 1.0
+    assert all(0.0 <= r["recall@10"] <= 1.0 and r["ms_per_query"] > 0 for r in rows)
