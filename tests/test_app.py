@@ -71,3 +71,26 @@ def test_chat_endpoint_error_is_a_message_not_a_traceback(client) -> None:  # ty
     text = history[-1]["content"]
     text = text[0]["text"] if isinstance(text, list) else text
     assert text == "Please type a question." and sources == ""
+
+
+def test_oversized_request_body_is_refused_before_any_work(server) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import urllib.error
+    import urllib.request
+
+    url, _ = server
+    body = json.dumps({"data": ["x" * 2_000_000]}).encode()
+    req = urllib.request.Request(
+        url + "gradio_api/call/ask", body, {"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(req, timeout=30)
+    assert exc.value.code == 413
+
+
+def test_plain_http_call_of_the_ask_endpoint(server) -> None:  # type: ignore[no-untyped-def]
+    from citeqa.loadtest import http_ask
+
+    url, _ = server
+    ans = http_ask(url, "What is AMEG?")
+    assert ans["text"] == "Alibaba Digital Media and Entertainment Group"

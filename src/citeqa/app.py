@@ -42,7 +42,52 @@ CSS = """
 mark { background: #ffe58a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 """
 
+MAX_BODY_BYTES = 1_000_000
+"""Requests with a larger body are refused (413) before any parsing or model work. A
+question is at most 1,000 characters; the chat endpoint also carries the visible history."""
+
 Message = dict[str, str]
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over ``max_bytes``, declared or streamed."""
+
+    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(send, self.max_bytes)
+            return
+        seen = 0
+
+        async def capped() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise ValueError(f"request body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, capped, send)
+
+
+async def _too_large(send: Any, limit: int) -> None:
+    body = f'{{"error": "request body over {limit} bytes"}}'.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, list[Message], str]:
@@ -125,12 +170,14 @@ def build_app(qa: QA) -> gr.Blocks:
 def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load once, then serve until interrupted. Never a public share link."""
     import gradio as gr
+    from starlette.middleware import Middleware
 
     from citeqa.pipeline import QA
 
     qa = QA.load(index_dir)
     demo = build_app(qa)
     demo.launch(
+        app_kwargs={"middleware": [Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)]},
         server_name=host,
         server_port=port,
         share=False,

@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
         "--ui", action="store_true", help="only the web app: server RSS, Enter-to-answer time"
     )
     p.add_argument("--ann", action="store_true", help="only FAISS flat vs IVF vs HNSW")
+    p.add_argument("--load", action="store_true", help="only the load test of the served app")
+    p.add_argument("--clients", type=int, default=50, help="--load: concurrent clients")
+    p.add_argument("--seconds", type=float, default=60, help="--load: how long")
     p.add_argument("--ann-sizes", default="10000,100000", help="rows for --ann (comma-separated)")
     p.set_defaults(run=_cmd_bench)
 
@@ -293,9 +296,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from citeqa import bench
 
     corpus = args.corpus if args.corpus is not None else paths.default_corpus()
-    if args.ui:
-        figures = bench.ui_figures(args.index)
-        print(json.dumps(figures, indent=2) if args.json else figures)
+    if args.ui or args.load:
+        from citeqa import loadtest
+
+        if args.ui:
+            figures = loadtest.ui_figures(args.index)
+        else:
+            figures = loadtest.load_figures(args.index, args.clients, args.seconds)
+        print(json.dumps(figures, indent=2))
         return EXIT_OK
     if args.ann:
         rows = bench.ann_figures(tuple(int(n) for n in args.ann_sizes.split(",")))

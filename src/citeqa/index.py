@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import fcntl
 import hashlib
 import json
@@ -39,6 +40,7 @@ from citeqa.chunk import ChunkSettings, chunk_corpus
 from citeqa.embed import Embedder
 from citeqa.errors import (
     IndexCorruptError,
+    IndexFolderError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
@@ -171,12 +173,35 @@ def build_index(
 ) -> BuildReport:
     """Ingest, chunk and embed ``corpus_dir`` into ``index_dir``, reusing the vectors of
     passages whose text is unchanged since the previous build."""
-    import faiss
-
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     corpus = load_corpus(corpus_dir, max_file_bytes=settings.max_file_bytes)
     passages = chunk_corpus(corpus.documents, settings.chunk)
+    try:
+        return _build(
+            corpus, passages, index_dir, embedder, settings, progress, lock_timeout, started
+        )
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise IndexFolderError(
+                f"cannot write the index next to {index_dir} ({exc.strerror}); the existing"
+                " index, if any, is unchanged and still answers"
+            ) from None
+        raise
+
+
+def _build(
+    corpus: Corpus,
+    passages: list[Passage],
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings,
+    progress: bool,
+    lock_timeout: float,
+    started: float,
+) -> BuildReport:
+    import faiss
+
     with build_lock(index_dir, timeout=lock_timeout):
         cache = _previous_vectors(index_dir, embedder)
         texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]

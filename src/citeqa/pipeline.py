@@ -22,7 +22,7 @@ from citeqa.retrieve import RetrievalSettings, Retriever
 from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
 
 MAX_QUESTION_CHARS = 1000
-READERS = ("sentence",)
+READERS = ("sentence", "span")
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,10 @@ def _citation(hit: Hit) -> Citation:
 def make_reader(name: str, index: LoadedIndex) -> Reader:
     if name == "sentence":
         return SentenceReader(index)
+    if name == "span":
+        from citeqa.read_span import SpanReader
+
+        return SpanReader(index)
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")
 
 

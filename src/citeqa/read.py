@@ -102,13 +102,34 @@ class SentenceReader:
     def idf(self, term: str) -> float:
         return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
 
-    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
-        kind = at.question_type(question)
+    def _question_weights(self, question: str) -> tuple[dict[str, float], float, float, str]:
+        """(IDF of each question word, their sum, the unknown share, a missing name)."""
         q_terms = set(terms(at.content_of(question)))
         weight = {t: self.idf(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
         unknown = sum(w for t, w in weight.items() if t not in self._df) / total
-        missing = self._missing_name(question)
+        return weight, total, unknown, self._missing_name(question)
+
+    def evidence_for(
+        self, question: str, query: np.ndarray, hit: Hit, sentence: Sentence
+    ) -> Evidence:
+        """The evidence features for an answer another reader found in ``sentence``."""
+        weight, total, unknown, missing = self._question_weights(question)
+        p_terms = set(terms(hit.passage.text))
+        cov_p = sum(w for t, w in weight.items() if t in p_terms) / total
+        dense = 0.0
+        row = self.rows[hit.passage.id]
+        for j, s in enumerate(hit.passage.sentences):
+            if s.start <= sentence.start < s.end:
+                vec = self.index.sentence_vectors[self.index.sentence_rows[row] + j]
+                dense = float(np.dot(query, vec))
+        kind = at.question_type(question)
+        return Evidence(kind, True, dense, cov_p, unknown, missing)
+
+    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+        kind = at.question_type(question)
+        q_terms = set(terms(at.content_of(question)))
+        weight, total, unknown, missing = self._question_weights(question)
         best: tuple[float, Reading] | None = None
         seen: set[tuple[str, int]] = set()
         for hit in hits:

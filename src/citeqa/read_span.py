@@ -1,0 +1,174 @@
+"""The span reader: MiniLM fine-tuned on SQuAD (``citeqa train-reader``), shipped inside the
+package, choosing the answer's start and end tokens in the retrieved passages.
+
+Each passage is read in windows with a stride; span scores are start + end logits, so they
+compare across windows and passages of one question. The answer maps back to file offsets
+through the tokenizer's offset mapping. Whether to abstain is decided from the reader's
+margin over its [CLS] "no answer" score *and* the retrieval evidence (question words the
+corpus never mentions, a missing answer type), because the null score alone does not
+separate answerable from unanswerable questions.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from citeqa import answer_types as at
+from citeqa.errors import CiteQAError
+from citeqa.index import LoadedIndex
+from citeqa.read import Evidence, Reading, SentenceReader
+from citeqa.span import SpanGuess, best_span
+from citeqa.types import Hit, Passage, Sentence
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
+
+
+@dataclass(frozen=True)
+class SpanSettings:
+    """Fitted on the validation articles and the seeds dev split (README, MODEL_CARD.md)."""
+
+    passages: int = 3
+    """How many retrieved passages the model reads (each costs a forward pass)."""
+    max_length: int = 256
+    stride: int = 96
+    max_answer_tokens: int = 30
+    margin_scale: float = 4.0
+    """Confidence is sigmoid((span score - null score) / margin_scale), before evidence."""
+    type_bonus: float = 2.0
+    """Logit bonus for a span of the type the question asks for (a date for "when")."""
+
+
+def model_available(path: Path = MODEL_DIR) -> bool:
+    return (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+
+
+class SpanReader:
+    name = "span"
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        model_dir: Path = MODEL_DIR,
+        settings: SpanSettings = SpanSettings(),
+    ) -> None:
+        if not model_available(model_dir):
+            raise CiteQAError(
+                f"no span reader model at {model_dir}; train one with citeqa train-reader"
+            )
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        self.settings = settings
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
+        self.model = model.eval()
+        self._torch = torch
+        self._lock = threading.Lock()  # tokenizers' Rust objects are not re-entrant
+        self.evidence = SentenceReader(index)
+
+    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+        hits = list(hits)[: self.settings.passages]
+        if not hits:
+            return None
+        guesses = self._guesses(question, hits)
+        if not guesses:
+            return None
+        kind = at.question_type(question)
+        best = max(guesses, key=lambda g: g[0])
+        _, guess, hit = best
+        passage = hit.passage
+        a, b = _trim(passage.text, guess.start, guess.end)
+        if a >= b:
+            return None
+        sentence = _sentence_of(passage, passage.start + a, passage.start + b)
+        typed = kind not in at.TYPED or _has_type(passage.text[a:b], kind, question)
+        null = min(g.null_score for _, g, _ in guesses)
+        margin = guess.score - null
+        ev = self.evidence.evidence_for(question, query, hit, sentence)
+        confidence = 1 / (1 + math.exp(-margin / self.settings.margin_scale))
+        confidence *= (1 - 0.5 * ev.unknown) * (1.0 if typed else 0.5)
+        if ev.missing_name:
+            confidence = 0.0
+        return Reading(
+            hit=hit,
+            sentence=sentence,
+            start=passage.start + a,
+            end=passage.start + b,
+            confidence=max(0.0, min(1.0, confidence)),
+            evidence=Evidence(kind, typed, ev.dense, ev.coverage, ev.unknown, ev.missing_name),
+        )
+
+    def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[float, SpanGuess, Hit]]:
+        s = self.settings
+        with self._lock:
+            enc = self.tokenizer(
+                [question] * len(hits),
+                [h.passage.text for h in hits],
+                truncation="only_second",
+                max_length=s.max_length,
+                stride=s.stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+                padding=True,
+                return_tensors="pt",
+            )
+            offsets = enc.pop("offset_mapping").tolist()
+            owners = enc.pop("overflow_to_sample_mapping").tolist()
+            masks = [[sid == 1 for sid in enc.sequence_ids(w)] for w in range(len(offsets))]
+        with self._torch.inference_mode():
+            out = self.model(**enc)
+        starts = out.start_logits.numpy()
+        ends = out.end_logits.numpy()
+        kind = at.question_type(question)
+        guesses = []
+        for w in range(len(offsets)):
+            hit = hits[owners[w]]
+            guess = best_span(
+                starts[w],
+                ends[w],
+                offsets[w],
+                masks[w],
+                window=w,
+                max_tokens=s.max_answer_tokens,
+            )
+            if guess is None:
+                continue
+            text = hit.passage.text[guess.start : guess.end]
+            bonus = s.type_bonus if kind in at.TYPED and _has_type(text, kind, question) else 0.0
+            guesses.append((guess.score + bonus, guess, hit))
+        return guesses
+
+
+def _has_type(text: str, kind: str, question: str) -> bool:
+    if kind == at.DEFINITION:
+        return len(text.split()) >= 1
+    return bool(at.typed_spans(text, kind))
+
+
+_TRIM = " \t\n,;:"
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a] in _TRIM:
+        a += 1
+    while b > a and text[b - 1] in _TRIM + ".":
+        b -= 1
+    return a, b
+
+
+def _sentence_of(passage: Passage, start: int, end: int) -> Sentence:
+    """The sentence holding the answer; a span over a sentence break gets both."""
+    first = next((s for s in passage.sentences if s.start <= start < s.end), passage.sentences[0])
+    last = next((s for s in passage.sentences if s.start < end <= s.end), first)
+    if last is first:
+        return first
+    a, b = first.start, max(last.end, first.end)
+    return Sentence(passage.source, a, b, passage.text[a - passage.start : b - passage.start])

@@ -1,0 +1,99 @@
+"""Hostile and odd input, fuzzed: nothing raises but the documented errors, and every
+offset holds."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citeqa import QA
+from citeqa import index as ix
+from citeqa.chunk import chunk_document
+from citeqa.errors import CorpusError, InvalidQuestionError
+from citeqa.ingest import load_corpus
+from conftest import SEEDS, FakeEmbedder
+
+ODD = st.sampled_from(
+    [
+        "\u202e",
+        "\u200f",
+        "\u200b",
+        "\ufeff",
+        "\x00",
+        "\x1b[31m",
+        "\r\n",
+        "\r",
+        "\t",
+        "\u2028",
+        "مرحبا",
+        "שלום",
+        "漢字",
+        "😀",
+        "👩‍👩‍👧",
+        "e\u0301",
+        "<script>",
+        "[a](javascript:x)",
+        "$$",
+        "\n\n",
+        "Advertisement\n",
+        "Accept all\n",
+        "Dr. ",
+        "U.S. ",
+        "$640 million",
+        "2.3%",
+        ". ",
+        "a" * 300,
+    ]
+)
+TEXT = st.lists(st.one_of(ODD, st.text(max_size=20)), max_size=40).map("".join)
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=TEXT)
+def test_ingest_and_chunk_any_text(tmp_path: Path, text: str) -> None:
+    folder = tmp_path / "corpus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    path = folder / "doc.md"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        corpus = load_corpus(folder)
+    except CorpusError:
+        return  # nothing readable (NUL bytes, lone surrogates, only furniture): documented
+    (doc,) = corpus.documents
+    raw = path.read_text(encoding="utf-8")
+    for p in chunk_document(doc):
+        assert raw[p.start : p.end] == p.text
+        assert all(raw[s.start : s.end] == s.text for s in p.sentences)
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
+    root = tmp_path_factory.mktemp("fuzz")
+    shutil.copytree(SEEDS, root / "corpus")
+    ix.build_index(root / "corpus", root / "index", FakeEmbedder())
+    return QA.load(root / "index", embedder=FakeEmbedder())
+
+
+@settings(max_examples=150, deadline=None)
+@given(question=st.one_of(TEXT, st.text(max_size=1200)))
+def test_ask_any_question(qa: QA, question: str) -> None:
+    try:
+        ans = qa.ask(question)
+    except InvalidQuestionError:
+        assert (
+            not question.strip()
+            or len(question) > 1000
+            or not "".join(ch for ch in question if ch.isprintable()).strip()
+        )
+        return
+    assert 0.0 <= ans.score <= 1.0
+    if not ans.abstained:
+        passage = next(p for p in qa.index.passages if p.id == ans.citations[0].passage_id)
+        assert passage.text[ans.start - passage.start : ans.end - passage.start] == ans.text
