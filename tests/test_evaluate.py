@@ -53,9 +53,8 @@ def test_eval_end_to_end_writes_reports(
     seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code = cli.main(
-        ["eval", str(QA_SET), "--corpus", str(seeds_copy), "--limit", "6", "--out", str(out)]
-    )
+    args = ["eval", str(QA_SET), "--corpus", str(seeds_copy), "--work", str(tmp_path / "w")]
+    code = cli.main([*args, "--limit", "6", "--out", str(out)])
     assert code == 0
     assert "| F1 (answerable) |" in capsys.readouterr().out
     rep = json.loads((out / "report.json").read_text())
@@ -73,6 +72,7 @@ def test_baseline_comparison_and_regression_exit(
 ) -> None:
     base_dir = tmp_path / "base"
     args = ["eval", str(QA_SET), "--corpus", str(seeds_copy), "--limit", "4"]
+    args += ["--work", str(tmp_path / "w")]
     assert cli.main([*args, "--out", str(base_dir)]) == 0
     rep = json.loads((base_dir / "report.json").read_text())
     rep["summary"]["f1"] = 2.0  # a baseline no run can match: F1 "dropped"

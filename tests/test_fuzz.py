@@ -15,6 +15,7 @@ from citeqa import index as ix
 from citeqa.chunk import chunk_document
 from citeqa.errors import CorpusError, InvalidQuestionError
 from citeqa.ingest import load_corpus
+
 from conftest import SEEDS, FakeEmbedder
 
 ODD = st.sampled_from(

@@ -263,7 +263,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.corpus is not None:
         from citeqa.index import IndexSettings, build_index, staleness
 
-        index_dir = index_dir or (args.work / "index")
+        if index_dir is None:  # one index per corpus folder, so runs never mix corpora
+            import hashlib
+
+            tag = hashlib.sha256(str(args.corpus.resolve()).encode()).hexdigest()[:12]
+            index_dir = args.work / f"index-{tag}"
         try:
             fresh = not staleness(index_dir, embedder, IndexSettings(), args.corpus)
         except CiteQAError:
