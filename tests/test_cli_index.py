@@ -71,3 +71,16 @@ def test_binary_file_warns_and_the_rest_indexes(
     (seeds_copy / "blob.txt").write_bytes(b"\x00\x01binary")
     assert run("index", seeds_copy, "--index", tmp_path / "idx", "--quiet") == 0
     assert "skipping blob.txt: binary file" in capsys.readouterr().err
+
+
+def test_files_over_the_size_limit_are_skipped_with_a_warning(
+    seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (seeds_copy / "huge.txt").write_text("A long sentence about ships. " * 40_000)
+    args = ["index", seeds_copy, "--index", tmp_path / "idx", "--quiet", "--max-file-mb", "1"]
+    assert run(*args) == 0
+    assert "skipping huge.txt: file is 1,160,000 bytes, over the 1,000,000-byte limit" in (
+        capsys.readouterr().err
+    )
+    assert run("index", seeds_copy, "--explain", "--max-file-mb", "1") == 0
+    assert "huge.txt: file is 1,160,000 bytes" in capsys.readouterr().out

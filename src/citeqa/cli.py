@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="list what cleaning drops, per file")
     p.add_argument("--force", action="store_true", help="rebuild even when fresh")
     p.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=10.0,
+        help="skip (with a warning) files larger than this (default 10)",
+    )
+    p.add_argument(
         "--index-type",
         choices=("auto", "flat", "ivf", "hnsw"),
         default="auto",
@@ -170,13 +176,15 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
     index_dir: Path = args.index if args.index is not None else paths.default_index()
     corpus_dir = _corpus_for(index_dir, args.corpus)
+    settings = ix.IndexSettings(
+        index_type=args.index_type, max_file_bytes=int(args.max_file_mb * 1_000_000)
+    )
     if args.explain:
         from citeqa.explain import explain
 
-        print(explain(corpus_dir))
+        print(explain(corpus_dir, settings.chunk, settings.max_file_bytes))
         return EXIT_OK
     embedder = make_embedder()
-    settings = ix.IndexSettings(index_type=args.index_type)
     if args.check:
         return _check(index_dir, corpus_dir, embedder, settings)
     if not args.force:

@@ -238,6 +238,15 @@ def _export(
     )
 
 
+def load_reader_model(path: Path) -> tuple[Any, Any]:
+    """A saved reader (fp16 on disk) as an fp32 model in eval mode, and its tokenizer."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(path), dtype=torch.float32)
+    return model.eval(), AutoTokenizer.from_pretrained(str(path))
+
+
 def predict_gold(
     model: Any, tokenizer: Any, question: str, context: str, max_length: int, stride: int
 ) -> tuple[str, float, float]:
