@@ -61,54 +61,17 @@ HOSTILE = (
 )
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The real app, served by `citeqa serve` in a subprocess on a free loopback port, over
     the seeds plus one hostile document. Yields (url, home)."""
     import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+
+    from citeqa.loadtest import served
 
     home = tmp_path_factory.mktemp("serve-home")
     shutil.copytree(SEEDS, home / "seeds")
     (home / "seeds" / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
-    port = free_port()
     env = {**os.environ, "CITEQA_HOME": str(home)}
-    log = (home / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError((home / "serve.log").read_text())
-        time.sleep(0.5)
-    yield url, home
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with served(None, env=env, log=home / "serve.log") as srv:
+        yield srv.url, home

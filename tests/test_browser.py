@@ -9,19 +9,12 @@ from typing import Any
 
 import pytest
 
+from citeqa.loadtest import CHROMIUM_FLAGS as FLAGS
+
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -50,13 +50,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(index_dir: Path | None, timeout: float = 300) -> Iterator[Served]:
-    """``citeqa serve`` on a free loopback port, for as long as the block runs."""
+def served(
+    index_dir: Path | None,
+    timeout: float = 300,
+    *,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> Iterator[Served]:
+    """``citeqa serve`` on a free loopback port, for as long as the block runs; its output
+    goes to ``log`` when given."""
     port = free_port()
     cmd = [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port)]
     if index_dir is not None:
         cmd += ["--index", str(index_dir)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = log.open("w") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     started = time.perf_counter()
     try:
@@ -66,7 +74,8 @@ def served(index_dir: Path | None, timeout: float = 300) -> Iterator[Served]:
                 break
             except OSError:
                 if proc.poll() is not None or time.perf_counter() - started > timeout:
-                    raise RuntimeError("citeqa serve did not start") from None
+                    detail = log.read_text() if log is not None else ""
+                    raise RuntimeError(f"citeqa serve did not start\n{detail}") from None
                 time.sleep(0.3)
         yield Served(url, proc.pid, time.perf_counter() - started)
     finally:
@@ -75,6 +84,8 @@ def served(index_dir: Path | None, timeout: float = 300) -> Iterator[Served]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
 
 
 CHROMIUM_FLAGS = [
