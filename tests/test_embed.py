@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from citeqa import index as ix
+from citeqa.build import build_index
 from citeqa.embed import Embedder, MiniLMEmbedder, model_path
 
 pytestmark = pytest.mark.model
@@ -35,7 +36,7 @@ def test_encode_is_normalised_float32_and_order_preserving(minilm: MiniLMEmbedde
 def test_real_index_finds_the_investment_passage(
     minilm: MiniLMEmbedder, seeds_copy: Path, tmp_path: Path
 ) -> None:
-    ix.build_index(seeds_copy, tmp_path / "idx", minilm)
+    build_index(seeds_copy, tmp_path / "idx", minilm)
     loaded = ix.load_index(tmp_path / "idx", minilm)
     query = minilm.encode(["How much money is Alibaba putting into Hong Kong entertainment?"])
     _, rows = loaded.vectors.search(query, 3)

@@ -4,6 +4,7 @@ running QA, a missing model, a read-only index folder."""
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from citeqa import QA
 from citeqa import index as ix
+from citeqa.build import build_index
 from citeqa.errors import EmbedderUnavailableError, IndexCorruptError, IndexFolderError
 
 from conftest import REPO, FakeEmbedder
@@ -22,7 +24,7 @@ SLOW_BUILD = """
 import random, sys, time
 sys.path.insert(0, sys.argv[3])
 from conftest import FakeEmbedder
-from citeqa import index as ix
+from citeqa.build import build_index
 
 class Slow(FakeEmbedder):
     def encode(self, texts, *, progress=False):
@@ -30,7 +32,7 @@ class Slow(FakeEmbedder):
         return super().encode(texts)
 
 print("start", flush=True)
-ix.build_index(sys.argv[1], sys.argv[2], Slow())
+build_index(sys.argv[1], sys.argv[2], Slow())
 print("done", flush=True)
 """
 
@@ -40,32 +42,57 @@ def build_in_subprocess(corpus: Path, index_dir: Path, delay: float) -> subproce
     return subprocess.Popen([*args, str(delay)], stdout=subprocess.PIPE, text=True)
 
 
-def answers(index_dir: Path) -> list[tuple[str, str]]:
-    qa = QA.load(index_dir, embedder=FakeEmbedder())
-    out = []
+def answers(index_dir: Path) -> list[tuple[str, ...]]:
+    """Answers, and the passages behind them, from whatever index is in the folder now
+    (verified, fresh or not)."""
+    qa = QA(ix.load_index(index_dir, FakeEmbedder()), FakeEmbedder())
+    out: list[tuple[str, ...]] = [tuple(p.id for p in qa.index.passages)]
     for q in ("How much is Alibaba investing?", "What is AMEG?", "Who runs Youku?"):
         a = qa.ask(q)
-        out.append((a.text, a.source))
+        out.append((a.text, a.source, *(c.passage_id for c in a.related)))
     return out
+
+
+def test_kill_9_while_embedding_leaves_the_previous_index(seeds_copy: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    build_index(seeds_copy, index_dir, FakeEmbedder())
+    old = answers(index_dir)
+    (seeds_copy / "000_ccf088dfa326e9ee.txt").write_text("A different story. About ships.\n")
+    proc = build_in_subprocess(seeds_copy, index_dir, 30)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "start"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert answers(index_dir) == old
+    build_index(seeds_copy, index_dir, FakeEmbedder())  # the next build cleans up and succeeds
+    assert not list(tmp_path.glob(".index.tmp-*"))
+    assert ix.staleness(index_dir, FakeEmbedder()) == []
 
 
 def test_kill_9_at_random_points_never_breaks_the_index(seeds_copy: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
-    ix.build_index(seeds_copy, index_dir, FakeEmbedder())
+    build_index(seeds_copy, index_dir, FakeEmbedder())
+    shutil.copytree(index_dir, tmp_path / "old")
     old = answers(index_dir)
     (seeds_copy / "000_ccf088dfa326e9ee.txt").write_text("A different story. About ships.\n")
+    build_index(seeds_copy, tmp_path / "new", FakeEmbedder())
+    new = answers(tmp_path / "new")
+    assert new != old
     rng = random.Random(1234)
-    for _ in range(6):
-        proc = build_in_subprocess(seeds_copy, index_dir, 0.05)
+    outcomes = []
+    for _ in range(8):
+        proc = build_in_subprocess(seeds_copy, index_dir, 0.2)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "start"
-        time.sleep(rng.uniform(0.0, 0.4))  # anywhere in embedding, writing or swapping
+        time.sleep(rng.uniform(0.0, 0.6))  # in embedding, writing, swapping, or after
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         now = answers(index_dir)  # loads: verified, never half-written
-        fresh = ix.staleness(index_dir, FakeEmbedder()) == []
-        assert now == old or fresh, "a killed build left an index that is neither old nor new"
-        if fresh:  # the build got through before the kill; start over from the old corpus
-            break
+        assert now in (old, new), "a killed build left an index that is neither old nor new"
+        outcomes.append(now == new)
+        if now == new:  # the build got through; put the old index back for the next round
+            shutil.rmtree(index_dir)
+            shutil.copytree(tmp_path / "old", index_dir)
+    assert not all(outcomes), "no kill landed before the swap; the test proved nothing"
 
 
 def test_two_builds_at_once_serialise_on_the_lock(seeds_copy: Path, tmp_path: Path) -> None:
@@ -82,7 +109,7 @@ def test_damaged_named_index_is_refused_naming_the_file(
     seeds_copy: Path, tmp_path: Path, name: str
 ) -> None:
     index_dir = tmp_path / "index"
-    ix.build_index(seeds_copy, index_dir, FakeEmbedder())
+    build_index(seeds_copy, index_dir, FakeEmbedder())
     data = bytearray((index_dir / name).read_bytes())
     data[-5] ^= 0xFF
     (index_dir / name).write_bytes(bytes(data))
@@ -94,13 +121,13 @@ def test_running_qa_keeps_a_consistent_index_when_the_corpus_changes(
     seeds_copy: Path, tmp_path: Path
 ) -> None:
     index_dir = tmp_path / "index"
-    ix.build_index(seeds_copy, index_dir, FakeEmbedder())
+    build_index(seeds_copy, index_dir, FakeEmbedder())
     qa = QA.load(index_dir, embedder=FakeEmbedder())
     before = qa.ask("How much is Alibaba investing in Hong Kong?")
     path = seeds_copy / "002_424a6c7695f088a1.txt"
     path.write_text(path.read_text(encoding="utf-8").replace("$640 million", "$9 billion"))
     assert ix.staleness(index_dir, FakeEmbedder()) == ["changed: 002_424a6c7695f088a1.txt"]
-    ix.build_index(seeds_copy, index_dir, FakeEmbedder())  # rebuilt while qa is serving
+    build_index(seeds_copy, index_dir, FakeEmbedder())  # rebuilt while qa is serving
     after = qa.ask("How much is Alibaba investing in Hong Kong?")
     assert after == before  # old vectors with old text, never a mix
     for c in after.related:
@@ -151,9 +178,9 @@ def test_read_only_index_folder_answers_but_refuses_rebuilds(
     seeds_copy: Path, read_only_view: tuple[Path, Path]
 ) -> None:
     src, view = read_only_view
-    ix.build_index(seeds_copy, src / "index", FakeEmbedder())
+    build_index(seeds_copy, src / "index", FakeEmbedder())
     before = answers(src / "index")
     assert answers(view / "index") == before
     with pytest.raises(IndexFolderError, match="cannot write the index next to"):
-        ix.build_index(seeds_copy, view / "index", FakeEmbedder())
+        build_index(seeds_copy, view / "index", FakeEmbedder())
     assert answers(view / "index") == before

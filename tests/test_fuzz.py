@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citeqa import QA
-from citeqa import index as ix
+from citeqa.build import build_index
 from citeqa.chunk import chunk_document
 from citeqa.errors import CorpusError, InvalidQuestionError
 from citeqa.ingest import load_corpus
@@ -78,7 +78,7 @@ def test_ingest_and_chunk_any_text(tmp_path: Path, text: str) -> None:
 def qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
     root = tmp_path_factory.mktemp("fuzz")
     shutil.copytree(SEEDS, root / "corpus")
-    ix.build_index(root / "corpus", root / "index", FakeEmbedder())
+    build_index(root / "corpus", root / "index", FakeEmbedder())
     return QA.load(root / "index", embedder=FakeEmbedder())
 
 

@@ -12,6 +12,7 @@ import pytest
 import citeqa.pipeline as pipeline
 from citeqa import QA, Answer
 from citeqa import index as ix
+from citeqa.build import build_index
 from citeqa.errors import IndexMissingError, IndexStaleError, InvalidQuestionError
 
 from conftest import FakeEmbedder
@@ -31,7 +32,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def qa(corpus: Path) -> QA:
     index_dir = corpus.parent / "index"
-    ix.build_index(corpus, index_dir, FakeEmbedder())
+    build_index(corpus, index_dir, FakeEmbedder())
     return QA.load(index_dir, embedder=FakeEmbedder())
 
 
@@ -152,7 +153,7 @@ def test_stale_named_index_is_refused(corpus: Path, tmp_path: Path) -> None:
 
     mine = tmp_path / "corpus"
     shutil.copytree(corpus, mine)
-    ix.build_index(mine, tmp_path / "idx", FakeEmbedder())
+    build_index(mine, tmp_path / "idx", FakeEmbedder())
     (mine / "extra.txt").write_text("Another article about the harbour. It is new.\n")
     with pytest.raises(
         IndexStaleError, match=f"index {tmp_path / 'idx'} is stale .*added: extra.txt"

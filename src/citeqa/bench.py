@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from citeqa.build import build_index
 from citeqa.chunk import chunk_corpus
 from citeqa.embed import MiniLMEmbedder
-from citeqa.index import build_index
 from citeqa.ingest import load_corpus
 
 QUESTIONS = (

@@ -195,7 +195,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
                 return EXIT_OK
         except IndexFolderError:
             pass  # missing, corrupt or mismatched: build it
-    report = ix.build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
+    from citeqa.build import build_index
+
+    report = build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
     for doc in report.corpus.documents:
         if not doc.blocks:
             print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)
@@ -269,7 +271,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("error: no questions to evaluate", file=sys.stderr)
         return EXIT_USAGE
     if args.corpus is not None:
-        from citeqa.index import IndexSettings, build_index, staleness
+        from citeqa.build import build_index
+        from citeqa.index import IndexSettings, staleness
 
         if index_dir is None:  # one index per corpus folder, so runs never mix corpora
             import hashlib

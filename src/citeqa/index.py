@@ -16,40 +16,27 @@ keeps two builds from racing.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import errno
-import fcntl
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from citeqa import clean
-from citeqa.chunk import ChunkSettings, chunk_corpus
+from citeqa.chunk import ChunkSettings
 from citeqa.embed import Embedder
 from citeqa.errors import (
     IndexCorruptError,
-    IndexFolderError,
-    IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
 )
 from citeqa.ingest import (
     DEFAULT_MAX_FILE_BYTES,
-    Corpus,
     list_files,
-    load_corpus,
     sha256_bytes,
 )
 from citeqa.types import Passage, Sentence
@@ -139,18 +126,6 @@ class LoadedIndex:
         return (self.path / str(self.manifest["corpus"])).resolve()
 
 
-@dataclass(frozen=True)
-class BuildReport:
-    path: Path
-    corpus: Corpus
-    passages: int
-    embedded: int
-    """Distinct texts (passages and sentences) embedded by this build."""
-    reused: int
-    """Distinct texts whose vectors came from the previous index."""
-    seconds: float
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -159,259 +134,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------------------- build
-
-
-def build_index(
-    corpus_dir: Path,
-    index_dir: Path,
-    embedder: Embedder,
-    settings: IndexSettings = IndexSettings(),
-    *,
-    progress: bool = False,
-    lock_timeout: float = 600.0,
-) -> BuildReport:
-    """Ingest, chunk and embed ``corpus_dir`` into ``index_dir``, reusing the vectors of
-    passages whose text is unchanged since the previous build."""
-    started = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    corpus = load_corpus(corpus_dir, max_file_bytes=settings.max_file_bytes)
-    passages = chunk_corpus(corpus.documents, settings.chunk)
-    try:
-        return _build(
-            corpus, passages, index_dir, embedder, settings, progress, lock_timeout, started
-        )
-    except OSError as exc:
-        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise IndexFolderError(
-                f"cannot write the index next to {index_dir} ({exc.strerror}); the existing"
-                " index, if any, is unchanged and still answers"
-            ) from None
-        raise
-
-
-def _build(
-    corpus: Corpus,
-    passages: list[Passage],
-    index_dir: Path,
-    embedder: Embedder,
-    settings: IndexSettings,
-    progress: bool,
-    lock_timeout: float,
-    started: float,
-) -> BuildReport:
-    import faiss
-
-    with build_lock(index_dir, timeout=lock_timeout):
-        cache = _previous_vectors(index_dir, embedder)
-        texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]
-        todo = sorted({_text_key(t): t for t in texts if _text_key(t) not in cache}.items())
-        fresh = embedder.encode([t for _, t in todo], progress=progress)
-        reused = sum(1 for t in set(texts) if _text_key(t) in cache)
-        cache.update((key, fresh[i]) for i, (key, _) in enumerate(todo))
-        rows = np.stack([cache[_text_key(t)] for t in texts]) if texts else None
-        vectors = np.zeros((0, embedder.dim), dtype=np.float32) if rows is None else rows
-        flat = make_faiss_index(settings.index_type, vectors[: len(passages)])
-
-        _remove_leftovers(index_dir)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-        try:
-            tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
-            faiss.write_index(flat, str(tmp / VECTORS))
-            _write_passages(tmp / PASSAGES, passages)
-            with (tmp / SENTENCES).open("wb") as fh:
-                np.save(fh, vectors[len(passages) :], allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            manifest = _manifest(corpus, index_dir, embedder, settings, len(passages), tmp)
-            _write_json(tmp / MANIFEST, manifest)
-            _fsync_dir(tmp)
-            _swap_into_place(tmp, index_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    return BuildReport(
-        path=index_dir,
-        corpus=corpus,
-        passages=len(passages),
-        embedded=len(todo),
-        reused=reused,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
-    """Vectors of the current index by passage text, when it verifies and used the same
-    weights; anything else means embedding everything again, never reusing bad rows."""
-    try:
-        old = load_index(index_dir, embedder)
-    except Exception:
-        return {}
-    rows = old.vectors.reconstruct_n(0, old.vectors.ntotal)
-    cache = {_text_key(p.text): rows[i] for i, p in enumerate(old.passages)}
-    for i, p in enumerate(old.passages):
-        for j, s in enumerate(p.sentences):
-            cache[_text_key(s.text)] = old.sentence_vectors[old.sentence_rows[i] + j]
-    return cache
-
-
-def _write_passages(path: Path, passages: list[Passage]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for p in passages:
-            row = {
-                "id": p.id,
-                "doc_id": p.doc_id,
-                "source": p.source,
-                "title": p.title,
-                "date": p.date,
-                "start": p.start,
-                "end": p.end,
-                "text": p.text,
-                "sentences": [[s.start, s.end] for s in p.sentences],
-            }
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _manifest(
-    corpus: Corpus,
-    index_dir: Path,
-    embedder: Embedder,
-    settings: IndexSettings,
-    n_passages: int,
-    tmp: Path,
-) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for line in (tmp / PASSAGES).read_text(encoding="utf-8").splitlines():
-        source = json.loads(line)["source"]
-        counts[source] = counts.get(source, 0) + 1
-    return {
-        "format_version": FORMAT_VERSION,
-        "embedder": _embedder_record(embedder),
-        "settings": settings.to_dict(),
-        "corpus": os.path.relpath(corpus.root.resolve(), index_dir.resolve()),
-        "sources": {
-            doc.source: {
-                "sha256": doc.sha256,
-                "size": doc.size,
-                "title": doc.title,
-                "date": doc.date,
-                "passages": counts.get(doc.source, 0),
-            }
-            for doc in corpus.documents
-        },
-        "skipped_sources": {
-            f.source: {**_file_record(corpus.root / f.source), "reason": f.reason}
-            for f in corpus.skipped
-        },
-        "counts": {"documents": len(corpus.documents), "passages": n_passages},
-        "files": {name: _file_record(tmp / name) for name in DATA_FILES},
-        "versions": {name: _version(name) for name in _VERSIONED},
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def _embedder_record(embedder: Embedder) -> dict[str, Any]:
+def embedder_record(embedder: Embedder) -> dict[str, Any]:
     return {"name": embedder.name, "weights_sha256": embedder.fingerprint(), "dim": embedder.dim}
 
 
-def _file_record(path: Path) -> dict[str, Any]:
-    return {"sha256": file_sha256(path), "size": path.stat().st_size}
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Put ``tmp`` where ``target`` is, atomically where the kernel allows it."""
-    if not target.exists():
-        os.rename(tmp, target)
-    elif _exchange(tmp, target):
-        shutil.rmtree(tmp)  # now holds the previous index
-    else:
-        # Two renames: a crash between them leaves the old index at ``old``, which
-        # ``load_index`` puts back.
-        old = _old_name(target)
-        os.rename(target, old)
-        os.rename(tmp, target)
-        shutil.rmtree(old)
-    _fsync_dir(target.parent)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step with Linux renameat2(RENAME_EXCHANGE)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    rc: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return rc == 0
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Temporary folders of builds that were killed; safe to remove under the lock."""
-    for path in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _old_name(target: Path) -> Path:
+def old_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
-
-
-@contextlib.contextmanager
-def build_lock(index_dir: Path, *, timeout: float) -> Iterator[None]:
-    """An exclusive lock beside the index folder; a second build waits up to ``timeout``."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = index_dir.with_name(f".{index_dir.name}.lock")
-    with lock_path.open("a") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(
-                        f"another citeqa build holds {lock_path}; try again when it ends"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # ----------------------------------------------------------------------------- load
@@ -439,7 +167,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
 
 
 def _recover_interrupted_swap(index_dir: Path) -> None:
-    old = _old_name(index_dir)
+    old = old_name(index_dir)
     if not index_dir.exists() and old.is_dir() and os.access(old.parent, os.W_OK):
         os.rename(old, index_dir)
 
@@ -467,7 +195,7 @@ def verify_files(index_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def check_embedder(index_dir: Path, manifest: dict[str, Any], embedder: Embedder) -> None:
-    want = _embedder_record(embedder)
+    want = embedder_record(embedder)
     have = manifest.get("embedder", {})
     if have != want:
         diffs = [

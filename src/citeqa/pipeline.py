@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa import paths
+from citeqa.build import build_index
 from citeqa.embed import Embedder, MiniLMEmbedder
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
-from citeqa.index import LoadedIndex, build_index, load_index, staleness
+from citeqa.index import LoadedIndex, load_index, staleness
 from citeqa.read import Reader, Reading, SentenceReader
 from citeqa.retrieve import RetrievalSettings, Retriever
 from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
