@@ -23,7 +23,7 @@ from citeqa.retrieve import RetrievalSettings, Retriever
 from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
 
 MAX_QUESTION_CHARS = 1000
-READERS = ("sentence", "span")
+READERS = ("sentence", "span", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class AbstentionPolicy:
 # fitted on the dev split of the seeds QA set, as the value that maximises answer F1 over
 # answerable questions plus correct abstentions over unanswerable ones (the sweep is the
 # coverage curve of `citeqa eval tests/data/seeds_qa.jsonl --split dev --reader NAME`).
-THRESHOLDS = {"sentence": 0.25, "span": 0.5}
+THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25, "span": 0.2}
 
 
 def check_question(question: object) -> str:
@@ -168,6 +168,10 @@ def make_reader(name: str, index: LoadedIndex) -> Reader:
         from citeqa.read_span import SpanReader
 
         return SpanReader(index)
+    if name == "hybrid":
+        from citeqa.read_span import HybridReader
+
+        return HybridReader(index)
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")
 
 

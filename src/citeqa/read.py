@@ -71,7 +71,7 @@ class SentenceWeights:
     coverage_sentence: float = 0.3
     coverage_passage: float = 0.2
     typed_bonus: float = 0.3
-    untyped_penalty: float = 0.5
+    untyped_penalty: float = 0.35
     """Confidence is multiplied by this when the question wants an amount, a date or a
     name and the sentence has none: the sentence is then only related, not an answer."""
     unknown_weight: float = 0.5
@@ -80,6 +80,7 @@ class SentenceWeights:
 
 
 _WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME_IN_QUESTION = re.compile(r"(?<!^)(?<![.?!] )\b([A-Z][\w\-]+|[A-Z]{2,})")
 
 
@@ -210,6 +211,7 @@ def _closest(
     """The candidate nearest the question's words in the sentence, skipping candidates
     that only repeat the question."""
     q_lower = question.lower()
+    q_numbers = set(_NUMBER.findall(question))
     matches = [m.start() for m in _WORD.finditer(sentence) if _stem_in(m.group(), q_terms)]
     best: tuple[float, at.Candidate] | None = None
     for c in cands:
@@ -217,6 +219,8 @@ def _closest(
         own = set(terms(text))
         if text.lower() in q_lower or (own and own <= q_terms):
             continue
+        if q_numbers & set(_NUMBER.findall(text)):
+            continue  # "How much of the HK$5 billion…": an amount the question already gives
         distance = min((abs(c.start - m) for m in matches), default=len(sentence))
         key = distance - 0.01 * (c.end - c.start) if c.kind == at.LIST else distance
         if best is None or key < best[0]:

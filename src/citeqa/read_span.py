@@ -106,6 +106,44 @@ class SpanReader:
             evidence=Evidence(kind, typed, ev.dense, ev.coverage, ev.unknown, ev.missing_name),
         )
 
+    def span_in(self, question: str, passage: Passage, sentence: Sentence) -> tuple[int, int] | None:
+        """File offsets of the model's best span inside one sentence of ``passage``."""
+        s = self.settings
+        with self._lock:
+            enc = self.tokenizer(
+                question,
+                passage.text,
+                truncation="only_second",
+                max_length=s.max_length,
+                stride=s.stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+                padding=True,
+                return_tensors="pt",
+            )
+            offsets = enc.pop("offset_mapping").tolist()
+            enc.pop("overflow_to_sample_mapping")
+            seq = [enc.sequence_ids(w) for w in range(len(offsets))]
+        with self._torch.inference_mode():
+            out = self.model(**enc)
+        lo, hi = sentence.start - passage.start, sentence.end - passage.start
+        best: SpanGuess | None = None
+        for w in range(len(offsets)):
+            mask = [
+                sid == 1 and lo <= a and b <= hi and b > a
+                for sid, (a, b) in zip(seq[w], offsets[w], strict=True)
+            ]
+            guess = best_span(
+                out.start_logits[w].numpy(), out.end_logits[w].numpy(), offsets[w], mask,
+                window=w, max_tokens=s.max_answer_tokens,
+            )
+            if guess is not None and (best is None or guess.score > best.score):
+                best = guess
+        if best is None:
+            return None
+        a, b = _trim(passage.text, best.start, best.end)
+        return (passage.start + a, passage.start + b) if a < b else None
+
     def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[float, SpanGuess, Hit]]:
         s = self.settings
         with self._lock:
@@ -172,3 +210,29 @@ def _sentence_of(passage: Passage, start: int, end: int) -> Sentence:
         return first
     a, b = first.start, max(last.end, first.end)
     return Sentence(passage.source, a, b, passage.text[a - passage.start : b - passage.start])
+
+
+class HybridReader:
+    """The sentence reader picks the sentence and any typed span (an amount, a date, a
+    list of names); where it would fall back to the whole sentence, the span model picks
+    the answer inside that sentence. Confidence and abstention are the sentence reader's."""
+
+    name = "hybrid"
+
+    def __init__(self, index: LoadedIndex, model_dir: Path = MODEL_DIR) -> None:
+        self.sentences = SentenceReader(index)
+        self.spans = SpanReader(index, model_dir)
+
+    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+        reading = self.sentences.read(question, query, hits)
+        if reading is None:
+            return None
+        s = reading.sentence
+        if (reading.start, reading.end) != (s.start, s.end):
+            return reading  # a typed span already
+        span = self.spans.span_in(question, reading.hit.passage, s)
+        if span is None:
+            return reading
+        return Reading(
+            reading.hit, s, span[0], span[1], reading.confidence, reading.evidence
+        )
