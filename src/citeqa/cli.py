@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from citeqa import paths
 from citeqa.errors import CiteQAError, CorpusError, IndexFolderError, InvalidQuestionError
+from citeqa.readers import DEFAULT_READER, READERS
 
 if TYPE_CHECKING:
     from citeqa.embed import Embedder
@@ -32,10 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CorpusError, InvalidQuestionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except IndexFolderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CHECK_FAILED
-    except CiteQAError as exc:
+    except CiteQAError as exc:  # a missing, stale or damaged index, mostly
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CHECK_FAILED
     except KeyboardInterrupt:
@@ -89,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     p.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
-    p.add_argument("--reader", default="sentence", help="reader to use (default: sentence)")
+    p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(run=_cmd_ask)
 
@@ -110,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     where.add_argument("--corpus", type=Path, default=None, help="index this folder first")
-    p.add_argument("--reader", default="sentence")
+    p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     p.add_argument("--split", default=None, help="only questions of this split (dev, test)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
     p.add_argument("--top-k", type=int, default=5)

@@ -19,11 +19,11 @@ from citeqa.embed import Embedder, MiniLMEmbedder
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
 from citeqa.index import LoadedIndex, load_index, staleness
 from citeqa.read import Reader, Reading, SentenceReader
+from citeqa.readers import DEFAULT_READER, THRESHOLDS, make_reader
 from citeqa.retrieve import RetrievalSettings, Retriever
 from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
 
 MAX_QUESTION_CHARS = 1000
-READERS = ("sentence", "span", "hybrid")
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,6 @@ class AbstentionPolicy:
 
     def abstain(self, reading: Reading | None) -> bool:
         return reading is None or reading.confidence < self.min_confidence
-
-
-# Each reader's confidence has its own scale, so each has its own threshold. Both were
-# fitted on the dev split of the seeds QA set, as the value that maximises answer F1 over
-# answerable questions plus correct abstentions over unanswerable ones (the sweep is the
-# coverage curve of `citeqa eval tests/data/seeds_qa.jsonl --split dev --reader NAME`).
-THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25, "span": 0.2}
 
 
 def check_question(question: object) -> str:
@@ -86,7 +79,7 @@ class QA:
         cls,
         index_dir: Path | str | None = None,
         *,
-        reader: str = "sentence",
+        reader: str = DEFAULT_READER,
         embedder: Embedder | None = None,
     ) -> QA:
         """Load an index (the default ``index/`` when None) and warm the model.
@@ -161,20 +154,6 @@ def _citation(hit: Hit) -> Citation:
     return Citation(p.source, p.title, p.id, p.start, p.end, p.text, hit.score)
 
 
-def make_reader(name: str, index: LoadedIndex) -> Reader:
-    if name == "sentence":
-        return SentenceReader(index)
-    if name == "span":
-        from citeqa.read_span import SpanReader
-
-        return SpanReader(index)
-    if name == "hybrid":
-        from citeqa.read_span import HybridReader
-
-        return HybridReader(index)
-    raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")
-
-
 def _fresh_default_index(embedder: Embedder) -> LoadedIndex:
     index_dir, corpus_dir = paths.default_index(), paths.default_corpus()
     try:
@@ -195,7 +174,7 @@ def ask(
     *,
     index_dir: Path | str | None = None,
     top_k: int = 5,
-    reader: str = "sentence",
+    reader: str = DEFAULT_READER,
 ) -> Answer:
     """Answer a question from the default index (``index/`` built from ``seeds/``), or
     from ``index_dir``. One ``QA`` per index folder and reader is kept for later calls."""

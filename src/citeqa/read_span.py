@@ -106,7 +106,9 @@ class SpanReader:
             evidence=Evidence(kind, typed, ev.dense, ev.coverage, ev.unknown, ev.missing_name),
         )
 
-    def span_in(self, question: str, passage: Passage, sentence: Sentence) -> tuple[int, int] | None:
+    def span_in(
+        self, question: str, passage: Passage, sentence: Sentence
+    ) -> tuple[int, int] | None:
         """File offsets of the model's best span inside one sentence of ``passage``."""
         s = self.settings
         with self._lock:
@@ -134,8 +136,12 @@ class SpanReader:
                 for sid, (a, b) in zip(seq[w], offsets[w], strict=True)
             ]
             guess = best_span(
-                out.start_logits[w].numpy(), out.end_logits[w].numpy(), offsets[w], mask,
-                window=w, max_tokens=s.max_answer_tokens,
+                out.start_logits[w].numpy(),
+                out.end_logits[w].numpy(),
+                offsets[w],
+                mask,
+                window=w,
+                max_tokens=s.max_answer_tokens,
             )
             if guess is not None and (best is None or guess.score > best.score):
                 best = guess
@@ -233,6 +239,4 @@ class HybridReader:
         span = self.spans.span_in(question, reading.hit.passage, s)
         if span is None:
             return reading
-        return Reading(
-            reading.hit, s, span[0], span[1], reading.confidence, reading.evidence
-        )
+        return Reading(reading.hit, s, span[0], span[1], reading.confidence, reading.evidence)
