@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "--index-type",
         choices=("auto", "flat", "ivf", "hnsw"),
         default="auto",
-        help="FAISS index (auto: exact below 200k passages, HNSW above)",
+        help="FAISS index (auto: exact below 300k passages, HNSW above)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(run=_cmd_index)
