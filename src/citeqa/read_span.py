@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -106,15 +107,16 @@ class SpanReader:
             evidence=Evidence(kind, typed, ev.dense, ev.coverage, ev.unknown, ev.missing_name),
         )
 
-    def span_in(
-        self, question: str, passage: Passage, sentence: Sentence
-    ) -> tuple[int, int] | None:
-        """File offsets of the model's best span inside one sentence of ``passage``."""
+    def _forward(
+        self, questions: list[str], texts: list[str]
+    ) -> tuple[Any, list[list[list[int]]], list[int], list[list[int | None]]]:
+        """One batched forward over strided windows of each text: (logits, per-window
+        character offsets, the text each window came from, per-window sequence ids)."""
         s = self.settings
         with self._lock:
             enc = self.tokenizer(
-                question,
-                passage.text,
+                questions,
+                texts,
                 truncation="only_second",
                 max_length=s.max_length,
                 stride=s.stride,
@@ -124,10 +126,18 @@ class SpanReader:
                 return_tensors="pt",
             )
             offsets = enc.pop("offset_mapping").tolist()
-            enc.pop("overflow_to_sample_mapping")
+            owners = enc.pop("overflow_to_sample_mapping").tolist()
             seq = [enc.sequence_ids(w) for w in range(len(offsets))]
         with self._torch.inference_mode():
             out = self.model(**enc)
+        return out, offsets, owners, seq
+
+    def span_in(
+        self, question: str, passage: Passage, sentence: Sentence
+    ) -> tuple[int, int] | None:
+        """File offsets of the model's best span inside one sentence of ``passage``."""
+        s = self.settings
+        out, offsets, _, seq = self._forward([question], [passage.text])
         lo, hi = sentence.start - passage.start, sentence.end - passage.start
         best: SpanGuess | None = None
         for w in range(len(offsets)):
@@ -152,23 +162,10 @@ class SpanReader:
 
     def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[float, SpanGuess, Hit]]:
         s = self.settings
-        with self._lock:
-            enc = self.tokenizer(
-                [question] * len(hits),
-                [h.passage.text for h in hits],
-                truncation="only_second",
-                max_length=s.max_length,
-                stride=s.stride,
-                return_overflowing_tokens=True,
-                return_offsets_mapping=True,
-                padding=True,
-                return_tensors="pt",
-            )
-            offsets = enc.pop("offset_mapping").tolist()
-            owners = enc.pop("overflow_to_sample_mapping").tolist()
-            masks = [[sid == 1 for sid in enc.sequence_ids(w)] for w in range(len(offsets))]
-        with self._torch.inference_mode():
-            out = self.model(**enc)
+        out, offsets, owners, seq = self._forward(
+            [question] * len(hits), [h.passage.text for h in hits]
+        )
+        masks = [[sid == 1 for sid in ids] for ids in seq]
         starts = out.start_logits.numpy()
         ends = out.end_logits.numpy()
         kind = at.question_type(question)

@@ -6,6 +6,7 @@ the original BERT SQuAD recipe; the null score is the [CLS] pair.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ class SpanGuess:
 def best_span(
     start_logits: np.ndarray,
     end_logits: np.ndarray,
-    offsets: list[tuple[int, int]],
+    offsets: Sequence[Sequence[int]],
     context_mask: list[bool],
     *,
     window: int = 0,
