@@ -223,8 +223,8 @@ class HybridReader:
     name = "hybrid"
 
     def __init__(self, index: LoadedIndex, model_dir: Path = MODEL_DIR) -> None:
-        self.sentences = SentenceReader(index)
         self.spans = SpanReader(index, model_dir)
+        self.sentences = self.spans.evidence  # one SentenceReader: its IDF table is built once
 
     def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
         reading = self.sentences.read(question, query, hits)
