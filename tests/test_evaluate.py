@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from citeqa import cli
+from citeqa import cli, squad_eval
 from citeqa.evaluate import load_qa_set
+from citeqa.squad import load_squad
 
 from conftest import REPO, FakeEmbedder
 
@@ -103,11 +104,9 @@ def test_squad_settings_on_the_committed_sample(
     assert s["questions"] == 36 and s["answerable"] == 30
     assert 0.0 <= s["em"] <= s["f1"] <= 1.0 and s["f1_no_abstain"] > 0.1
     # the corpus is one file per paragraph; gold sees only the question's own paragraph
-    corpus = tmp_path / "w" / "squad-squad_sample-all" / "corpus"
+    corpus = tmp_path / "w" / "squad-squad_sample" / "corpus"
     assert len(list(corpus.rglob("*.txt"))) == 6
     if setting == "gold":  # every answer comes from the question's own paragraph
-        from citeqa.squad import load_squad
-
         context = {q.id: q.context for q in load_squad(SQUAD)[1]}
         answered = [r for r in rep["rows"] if r["candidate"]]
         assert answered and all(r["candidate"] in context[r["id"]] for r in answered)
@@ -118,6 +117,15 @@ def test_squad_articles_subset(tmp_path: Path) -> None:
     assert cli.main([*args, "--out", str(tmp_path / "o")]) == 0
     rep = json.loads((tmp_path / "o" / "report.json").read_text())
     assert {r["category"] for r in rep["rows"]} == {"Warsaw"}
+    # only Warsaw's questions, against every paragraph of the file
+    corpus = tmp_path / "squad-squad_sample" / "corpus"
+    assert {p.parent.name for p in corpus.rglob("*.txt")} == {p.title for p in load_squad(SQUAD)[0]}
+    # each question's gold source is its own paragraph
+    context = {q.id: q.context for q in load_squad(SQUAD)[1]}
+    _, items = squad_eval.prepare(SQUAD, tmp_path, articles=frozenset({"Warsaw"}))
+    assert items and all(
+        (corpus / i.sources[0]).read_text(encoding="utf-8") == context[i.id] for i in items
+    )
 
 
 def test_ann_bench_code_path() -> None:

@@ -245,13 +245,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if (args.qa_set is None) == (args.squad is None):
         print("error: give a QA-set file or --squad PATH (one of them)", file=sys.stderr)
         return EXIT_USAGE
-    embedder = make_embedder()
+    from citeqa.embed import RememberLast
+
+    embedder = RememberLast(make_embedder())  # each question is encoded once, not twice
     index_dir = args.index
     gold = False
     if args.squad is not None:
         from citeqa import squad_eval
 
-        work = args.work / f"squad-{args.squad.stem}-{args.articles or 'all'}"
+        work = args.work / f"squad-{args.squad.stem}"  # one corpus and index per file
         args.corpus, all_items = squad_eval.prepare(
             args.squad, work, articles=squad_eval.parse_articles(args.articles)
         )

@@ -53,16 +53,19 @@ class SquadParagraph:
 def load_squad(
     path: Path, *, articles: frozenset[str] | None = None
 ) -> tuple[list[SquadParagraph], list[SquadQuestion]]:
-    """Paragraphs and questions of a SQuAD JSON file, optionally only some articles."""
+    """Paragraphs and questions of a SQuAD JSON file, optionally only some articles. A
+    paragraph's index is its position in the whole file, whichever articles are chosen."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     paragraphs: list[SquadParagraph] = []
     questions: list[SquadQuestion] = []
+    index = -1
     for article in data["data"]:
         title = article["title"]
         if articles is not None and title not in articles:
+            index += len(article["paragraphs"])
             continue
         for para in article["paragraphs"]:
-            index = len(paragraphs)
+            index += 1
             paragraphs.append(SquadParagraph(index, title, para["context"]))
             for qa in para["qas"]:
                 answers = [] if qa.get("is_impossible", False) else qa["answers"]

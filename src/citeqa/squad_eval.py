@@ -1,7 +1,7 @@
 """SQuAD as a benchmark nobody here wrote.
 
-- **open**: every paragraph of the file is a document in one index; each question is asked
-  against the whole corpus. This is the real task.
+- **open**: every paragraph of the file is a document in one index; each question (of the
+  articles asked for) is asked against the whole corpus. This is the real task.
 - **gold**: the reader sees only the question's own paragraph (the classic reading
   comprehension figure, comparable to published ones).
 """
@@ -62,10 +62,12 @@ def items(paragraphs: list[SquadParagraph], questions: list[SquadQuestion]) -> l
 def prepare(
     squad: Path, workdir: Path, *, articles: frozenset[str] | None
 ) -> tuple[Path, list[QAItem]]:
-    """Write the corpus of ``squad`` (these articles) under ``workdir`` and return it with
-    the questions as QA items."""
-    paragraphs, questions = load_squad(squad, articles=articles)
-    if not paragraphs:
+    """Write every paragraph of ``squad`` as the corpus under ``workdir``, and return it
+    with the questions of ``articles`` (all when None) as QA items. The corpus is always
+    the whole file, so other articles' paragraphs compete in retrieval, as in real use."""
+    paragraphs, _ = load_squad(squad)
+    chosen, questions = load_squad(squad, articles=articles)
+    if not chosen:
         raise ValueError(f"{squad} has none of the articles asked for")
     corpus = workdir / "corpus"
     write_corpus(paragraphs, corpus)
