@@ -54,3 +54,29 @@ def test_model_card_names_the_data_and_its_licence() -> None:
     card = (MODEL_DIR / "MODEL_CARD.md").read_text(encoding="utf-8")
     for needle in ("all-MiniLM-L6-v2", "SQuAD", "CC BY-SA 4.0", "citeqa train-reader", "seed"):
         assert needle in card
+
+
+def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
+    """The hybrid reader's span passes and the query encodes are shared between threads
+    (micro-batching); each thread must still get exactly its own answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citeqa.embed import BatchingEmbedder
+
+    hybrid = QA.load(qa.index.path, reader="hybrid", embedder=BatchingEmbedder(qa.embedder))
+    questions = [
+        "What does the collaboration aim to position Hong Kong as?",
+        "What business is Damai a major player in?",
+        "What did the deals signed on Monday mark?",
+        "How much is Alibaba investing in Hong Kong?",
+        "Which Hong Kong studios will Youku collaborate with?",
+        "What is the capital of France?",
+    ] * 4
+    alone = {q: hybrid.ask(q).to_dict() for q in questions}
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        together = list(pool.map(hybrid.ask, questions))
+    for q, ans in zip(questions, together, strict=True):
+        got, want = ans.to_dict(), alone[q]
+        assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"])
+        assert got["abstained"] == want["abstained"]
+        assert abs(got["score"] - want["score"]) < 1e-4

@@ -7,6 +7,7 @@ launches. Formatting lives in ``chat_format``.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +29,12 @@ EXAMPLES = [
     "What share of Alibaba's revenue comes from AMEG?",
 ]
 
-# QA.ask is thread-safe and takes ~20 ms, almost all of it one MiniLM forward pass that
-# already uses every core. More simultaneous calls than this only contend for the CPU and
-# hold more memory; fewer would leave a core idle while a response is serialised.
-CONCURRENCY_LIMIT = 4
+# QA.ask is thread-safe, and its model passes are micro-batched (batching.py): questions
+# in flight together share one forward pass. So more questions in flight make each pass
+# cheaper per question; 16 fills a batch without holding much memory (measured with
+# `citeqa bench --load`: 4 in flight gave 17.5 answers/s, 16 gave 20 before batching the
+# span model too, with the same CPU budget).
+CONCURRENCY_LIMIT = 16
 QUEUE_MAX = 256
 """Waiting requests beyond this are refused at once rather than piling up."""
 
@@ -41,6 +44,22 @@ CSS = """
 .citeqa-passage { white-space: normal; }
 mark { background: #ffe58a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 """
+
+GRADIO_ENV = {
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "GRADIO_ANALYTICS_MAX_EVENTS": "100",
+    "GRADIO_ANALYTICS_CACHE_FREQUENCY": "100",
+}
+"""No telemetry. And Gradio's queue by default keeps the timings of the last 10,000 events
+for an optional monitoring page (not enabled here) and summarises all of them with pandas
+after every event: CPU per request and memory that grow with traffic. Keep 100, summarised
+every 100 events."""
+
+STATE_SESSIONS = 200
+"""Gradio keeps per-session state for the last 10,000 sessions by default, and every API
+call without a session is a new session: memory that grew by ~20 KB a request under load.
+citeqa keeps no session state (the chat history travels with each request), so a short
+memory of sessions loses nothing."""
 
 MAX_BODY_BYTES = 1_000_000
 """Requests with a larger body are refused (413) before any parsing or model work. A
@@ -120,6 +139,8 @@ def ask_json(qa: QA, question: str) -> dict[str, Any]:
 
 
 def build_app(qa: QA) -> gr.Blocks:
+    for key, value in GRADIO_ENV.items():
+        os.environ.setdefault(key, value)  # read when the queue is made
     import gradio as gr
 
     def chat(question: str, history: list[Message]) -> tuple[str, list[Message], str]:
@@ -172,15 +193,17 @@ def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 78
     import gradio as gr
     from starlette.middleware import Middleware
 
+    from citeqa.embed import BatchingEmbedder, MiniLMEmbedder
     from citeqa.pipeline import QA
 
-    qa = QA.load(index_dir)
+    qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()))
     demo = build_app(qa)
     demo.launch(
         app_kwargs={"middleware": [Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)]},
         server_name=host,
         server_port=port,
         share=False,
+        state_session_capacity=STATE_SESSIONS,
         show_error=False,
         footer_links=["api"],
         ssr_mode=False,

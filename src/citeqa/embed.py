@@ -134,3 +134,50 @@ def _progress(total: int, *, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)
+
+
+class BatchingEmbedder:
+    """Single questions from many threads, encoded in shared batches (``batching.py``).
+    Bulk calls (index builds) go straight to the wrapped embedder."""
+
+    def __init__(self, inner: Embedder, max_batch: int = 32) -> None:
+        from citeqa.batching import MicroBatcher
+
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.batcher: MicroBatcher[str, np.ndarray] = MicroBatcher(
+            lambda texts: list(inner.encode(texts)), max_batch=max_batch, name="encode"
+        )
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if len(texts) != 1 or progress:
+            return self.inner.encode(texts, progress=progress)
+        return self.batcher(texts[0])[None, :]
+
+
+class RememberLast:
+    """Remembers the vector of the last single text encoded. An evaluation encodes each
+    question twice (to answer it, then to rank the gold passage); this makes it once."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint()
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.encode(texts, progress=progress)
+        last = self._last
+        if last is not None and last[0] == texts[0]:
+            return last[1].copy()
+        vectors = self.inner.encode(texts, progress=progress)
+        self._last = (texts[0], vectors.copy())
+        return vectors

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from citeqa import answer_types as at
+from citeqa.batching import MicroBatcher
 from citeqa.errors import CiteQAError
 from citeqa.index import LoadedIndex
 from citeqa.read import Evidence, Reading, SentenceReader
@@ -43,6 +44,21 @@ class SpanSettings:
     """Confidence is sigmoid((span score - null score) / margin_scale), before evidence."""
     type_bonus: float = 2.0
     """Logit bonus for a span of the type the question asks for (a date for "when")."""
+    context_sentences: int = 1
+    """Sentences before the answer sentence that the hybrid reader's model pass reads. One
+    scores as well as the whole passage (seeds dev F1 0.577 either way; SQuAD gold, 300
+    questions, 61.8 against 61.7) and costs less; none loses 1.6 and 2.6 points."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The model's logits over one window of a text, with each token's character offsets
+    into that text and its sequence id (1 = the text, not the question)."""
+
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+    offsets: list[list[int]]
+    sequence_ids: list[int | None]
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:
@@ -73,6 +89,7 @@ class SpanReader:
         self.model = model.eval()
         self._torch = torch
         self._lock = threading.Lock()  # tokenizers' Rust objects are not re-entrant
+        self._sentence_pass = MicroBatcher(self._windows, max_batch=16, name="span")
         self.evidence = SentenceReader(index)
 
     def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
@@ -135,30 +152,45 @@ class SpanReader:
     def span_in(
         self, question: str, passage: Passage, sentence: Sentence
     ) -> tuple[int, int] | None:
-        """File offsets of the model's best span inside one sentence of ``passage``."""
+        """File offsets of the model's best span inside one sentence of ``passage``. The
+        model reads that sentence and the ``context_sentences`` before it, not the whole
+        passage; concurrent calls share forward passes (``batching.py``)."""
         s = self.settings
-        out, offsets, _, seq = self._forward([question], [passage.text])
-        lo, hi = sentence.start - passage.start, sentence.end - passage.start
+        starts = [x.start for x in passage.sentences]
+        at_ = starts.index(sentence.start) if sentence.start in starts else 0
+        first = passage.sentences[max(0, at_ - s.context_sentences)].start
+        base = first - passage.start
+        windows = self._sentence_pass((question, passage.text[base : sentence.end - passage.start]))
+        lo, hi = sentence.start - first, sentence.end - first
         best: SpanGuess | None = None
-        for w in range(len(offsets)):
+        for n, w in enumerate(windows):
             mask = [
                 sid == 1 and lo <= a and b <= hi and b > a
-                for sid, (a, b) in zip(seq[w], offsets[w], strict=True)
+                for sid, (a, b) in zip(w.sequence_ids, w.offsets, strict=True)
             ]
             guess = best_span(
-                out.start_logits[w].numpy(),
-                out.end_logits[w].numpy(),
-                offsets[w],
+                w.start_logits,
+                w.end_logits,
+                w.offsets,
                 mask,
-                window=w,
+                window=n,
                 max_tokens=s.max_answer_tokens,
             )
             if guess is not None and (best is None or guess.score > best.score):
                 best = guess
         if best is None:
             return None
-        a, b = _trim(passage.text, best.start, best.end)
+        a, b = _trim(passage.text, base + best.start, base + best.end)
         return (passage.start + a, passage.start + b) if a < b else None
+
+    def _windows(self, pairs: list[tuple[str, str]]) -> list[list[Window]]:
+        """One forward pass over every (question, text) pair; each pair's windows."""
+        out, offsets, owners, seq = self._forward([q for q, _ in pairs], [t for _, t in pairs])
+        starts, ends = out.start_logits.numpy(), out.end_logits.numpy()
+        per: list[list[Window]] = [[] for _ in pairs]
+        for w, owner in enumerate(owners):
+            per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
+        return per
 
     def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[float, SpanGuess, Hit]]:
         s = self.settings

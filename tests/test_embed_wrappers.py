@@ -1,0 +1,117 @@
+"""The embedder wrappers: shared batches for concurrent questions, and a one-entry memo."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from citeqa.embed import BatchingEmbedder, Embedder, RememberLast
+
+from conftest import FakeEmbedder
+
+
+class GatedEmbedder(FakeEmbedder):
+    """Its first call waits for ``release``, so later callers pile up behind it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.fail_next = False
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(10)
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("model failed")
+        return super().encode(texts, progress=progress)
+
+
+def _ask_all(embedder: Embedder, texts: list[str]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+
+    def one(text: str) -> None:
+        out[text] = embedder.encode([text])
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return out
+
+
+def _wait_for(condition: object, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_questions_waiting_together_share_one_forward_pass() -> None:
+    inner = GatedEmbedder()
+    batching = BatchingEmbedder(inner)
+    first = threading.Thread(target=batching.encode, args=(["the first question"],))
+    first.start()
+    assert inner.entered.wait(10)
+    texts = [f"question number {n} about studios" for n in range(7)]
+    results: dict[str, np.ndarray] = {}
+    waiting = threading.Thread(target=lambda: results.update(_ask_all(batching, texts)))
+    waiting.start()
+    _wait_for(lambda: batching.batcher.waiting() == 7)
+    inner.release.set()
+    waiting.join(10)
+    first.join(10)
+    assert inner.calls == [1, 7]
+    reference = FakeEmbedder()
+    for text in texts:
+        assert results[text].shape == (1, inner.dim)
+        np.testing.assert_array_equal(results[text], reference.encode([text]))
+
+
+def test_each_caller_gets_its_own_vector_under_contention() -> None:
+    batching = BatchingEmbedder(FakeEmbedder(), max_batch=4)
+    texts = [f"distinct text {n} " + "word " * n for n in range(40)]
+    results = _ask_all(batching, texts)
+    reference = FakeEmbedder()
+    assert set(results) == set(texts)
+    for text in texts:
+        np.testing.assert_array_equal(results[text], reference.encode([text]))
+
+
+def test_bulk_calls_bypass_the_worker() -> None:
+    inner = FakeEmbedder()
+    batching = BatchingEmbedder(inner)
+    vectors = batching.encode(["one", "two", "three"])
+    assert vectors.shape == (3, inner.dim) and inner.calls == [3]
+    assert batching.batcher._worker is None
+    assert batching.fingerprint() == inner.fingerprint() and batching.dim == inner.dim
+
+
+def test_a_failed_batch_fails_its_callers_and_the_worker_survives() -> None:
+    inner = GatedEmbedder()
+    inner.fail_next = True
+    inner.release.set()
+    batching = BatchingEmbedder(inner)
+    with pytest.raises(RuntimeError, match="model failed"):
+        batching.encode(["doomed"])
+    np.testing.assert_array_equal(batching.encode(["fine"]), FakeEmbedder().encode(["fine"]))
+
+
+def test_remember_last_encodes_a_repeated_question_once() -> None:
+    inner = FakeEmbedder()
+    memo = RememberLast(inner)
+    a = memo.encode(["same question"])
+    a[0, 0] = 99.0  # a caller changing its copy must not change the memo
+    b = memo.encode(["same question"])
+    assert inner.calls == [1]
+    np.testing.assert_array_equal(b, inner.encode(["same question"]))
+    memo.encode(["another question"])
+    memo.encode(["same question"])
+    assert inner.calls == [1, 1, 1, 1]
