@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import REPO
 
 pytestmark = pytest.mark.model
 
@@ -73,14 +76,15 @@ def test_chat_endpoint_error_is_a_message_not_a_traceback(client) -> None:  # ty
     assert text == "Please type a question." and sources == ""
 
 
-def test_oversized_request_body_is_refused_before_any_work(server) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("path", ["/gradio_api/call/ask", "/api/ask"])
+def test_oversized_request_body_is_refused_before_any_work(server, path: str) -> None:  # type: ignore[no-untyped-def]
     """The server answers 413 from the declared length alone, before reading the body."""
     import http.client
     from urllib.parse import urlparse
 
     url = urlparse(server[0])
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-    conn.putrequest("POST", "/gradio_api/call/ask")
+    conn.putrequest("POST", path)
     conn.putheader("Content-Type", "application/json")
     conn.putheader("Content-Length", "2000000")
     conn.endheaders()  # and no body at all: nothing is waited for
@@ -95,3 +99,42 @@ def test_plain_http_call_of_the_ask_endpoint(server) -> None:  # type: ignore[no
     url, _ = server
     ans = http_ask(url, "What is AMEG?")
     assert ans["text"] == "Alibaba Digital Media and Entertainment Group"
+
+
+def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore[no-untyped-def]
+    import urllib.error
+    import urllib.request
+
+    from citeqa.loadtest import api_ask
+
+    url, _ = server
+    ans = api_ask(url, "What is AMEG?")
+    assert ans["text"] == "Alibaba Digital Media and Entertainment Group"
+    raw = (REPO / "seeds" / ans["source"]).read_text(encoding="utf-8")
+    assert raw[ans["start"] : ans["end"]] == ans["text"]
+    assert api_ask(url, "What is the capital of France?")["abstained"] is True
+    for body, reason in [
+        (b"not json", b"must be JSON"),
+        (b'{"q": "x"}', b"question"),
+        (b'{"question": "   "}', b"empty"),
+        (b'{"question": 7}', b"must be a str"),
+        (json.dumps({"question": "x" * 1001}).encode(), b"limit is 1,000"),
+    ]:
+        req = urllib.request.Request(url + "api/ask", body, {"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=30)
+        assert err.value.code == 400 and reason in err.value.read()
+
+
+def test_load_command_code_path(tmp_path: Path) -> None:
+    """`citeqa bench --load`, tiny: both kinds of client get answers, nothing fails."""
+    import shutil
+
+    from citeqa.loadtest import load_figures
+
+    shutil.copytree(REPO / "index", tmp_path / "index")
+    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
+    fig = load_figures(tmp_path / "index", clients=2, seconds=4, max_requests=40)
+    assert fig["errors"] == {} and 0 < fig["requests"] <= 40
+    assert set(fig["p95_ms_by_client"]) == {"gradio_client", "json_api"}
+    assert fig["rss_mb_start"] > 0 and fig["rss_mb_end"] > 0

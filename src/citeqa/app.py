@@ -188,25 +188,67 @@ def build_app(qa: QA) -> gr.Blocks:
     return demo  # type: ignore[no-any-return]
 
 
+def json_api(qa: QA) -> Any:
+    """``POST /api/ask`` with ``{"question": "..."}`` returns ``Answer.to_dict()``: one
+    request, one JSON answer, for scripts. It skips the chat queue's session and
+    event-stream machinery, which under load costs the server more than answering does
+    (README, Measured). The same limits hold: ``CONCURRENCY_LIMIT`` questions in flight,
+    at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400 with the reason."""
+    import anyio
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    limiter = anyio.CapacityLimiter(CONCURRENCY_LIMIT)
+    pending = 0
+
+    async def ask(request: Request) -> JSONResponse:
+        nonlocal pending
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+        if not isinstance(body, dict) or "question" not in body:
+            return JSONResponse({"error": 'send {"question": "..."}'}, status_code=400)
+        if pending >= CONCURRENCY_LIMIT + QUEUE_MAX:
+            return JSONResponse({"error": "too many questions waiting"}, status_code=503)
+        pending += 1
+        try:
+            answer = await anyio.to_thread.run_sync(qa.ask, body["question"], limiter=limiter)
+        except (ValueError, TypeError, CiteQAError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        finally:
+            pending -= 1
+        return JSONResponse(answer.to_dict())
+
+    api.add_route("/api/ask", ask, methods=["POST"])  # plain Starlette: no model validation
+    return api
+
+
 def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load once, then serve until interrupted. Never a public share link."""
     import gradio as gr
-    from starlette.middleware import Middleware
+    import uvicorn
 
     from citeqa.embed import BatchingEmbedder, MiniLMEmbedder
     from citeqa.pipeline import QA
 
     qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()))
     demo = build_app(qa)
-    demo.launch(
-        app_kwargs={"middleware": [Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)]},
+    demo.state_session_capacity = STATE_SESSIONS
+    app = gr.mount_gradio_app(
+        json_api(qa),
+        demo,
+        path="/",
         server_name=host,
         server_port=port,
-        share=False,
-        state_session_capacity=STATE_SESSIONS,
         show_error=False,
         footer_links=["api"],
         ssr_mode=False,
         css=CSS,
         theme=gr.themes.Soft(),
     )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    print(f"citeqa: serving on http://{host}:{port}/", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -25,6 +25,7 @@ import numpy as np
 
 from citeqa.bench import QUESTIONS
 
+WARM_UP_S = 10.0
 UNANSWERABLE = ("What is the capital of France?", "Who is the CEO of Alibaba?")
 
 
@@ -154,6 +155,15 @@ def http_ask(url: str, question: str, timeout: float = 30) -> dict[str, Any]:
     raise RuntimeError("stream ended without a result")
 
 
+def api_ask(url: str, question: str, timeout: float = 30) -> dict[str, Any]:
+    """One call of the JSON API, ``POST /api/ask``."""
+    body = json.dumps({"question": question}).encode()
+    req = urllib.request.Request(url + "api/ask", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        answer: dict[str, Any] = json.loads(resp.read())
+        return answer
+
+
 def load_figures(
     index_dir: Path | None,
     clients: int = 50,
@@ -161,11 +171,13 @@ def load_figures(
     max_requests: int = 100_000,
 ) -> dict[str, Any]:
     """``clients`` closed-loop clients for ``seconds`` (or ``max_requests`` in all): half
-    use gradio_client, half plain HTTP; questions mix answerable and unanswerable."""
+    use gradio_client (the chat queue's ``/ask``), half plain HTTP to ``POST /api/ask``;
+    questions mix answerable and unanswerable."""
     from gradio_client import Client
 
     questions = list(QUESTIONS) + list(UNANSWERABLE)
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {"gradio_client": [], "json_api": []}
     errors: Counter[str] = Counter()
     lock = threading.Lock()
     budget = iter(range(max_requests))
@@ -175,6 +187,9 @@ def load_figures(
         deadline = time.perf_counter() + seconds
 
         def worker(n: int) -> None:
+            # Plain http on loopback: nothing to verify, and with verification on, httpx
+            # builds an SSL context from the CA bundle on every call (65 ms of the load
+            # generator's CPU per question, taken from the server it is measuring).
             client = Client(srv.url, verbose=False, ssl_verify=False) if n % 2 == 0 else None
             i = n
             while time.perf_counter() < deadline:
@@ -188,11 +203,13 @@ def load_figures(
                     if client is not None:
                         ans = client.predict(question, api_name="/ask")
                     else:
-                        ans = http_ask(srv.url, question)
+                        ans = api_ask(srv.url, question)
                     if not isinstance(ans, dict) or "abstained" not in ans:
                         raise ValueError("malformed answer")
+                    ms = (time.perf_counter() - started) * 1000
                     with lock:
-                        latencies.append((time.perf_counter() - started) * 1000)
+                        latencies.append(ms)
+                        by_kind["json_api" if client is None else "gradio_client"].append(ms)
                 except Exception as exc:
                     with lock:
                         errors[type(exc).__name__] += 1
@@ -201,6 +218,10 @@ def load_figures(
         started = time.perf_counter()
         for t in threads:
             t.start()
+        # Memory a server takes on at its first concurrent requests (batch buffers, worker
+        # threads) is not growth under load; RSS after a warm-up shows the difference.
+        time.sleep(min(WARM_UP_S, seconds / 4))
+        rss_warm = rss_mb(srv.pid)
         for t in threads:
             t.join(timeout=seconds + 120)
         elapsed = time.perf_counter() - started
@@ -214,8 +235,13 @@ def load_figures(
         "p50_ms": float(np.percentile(latencies, 50)) if done else float("nan"),
         "p95_ms": float(np.percentile(latencies, 95)) if done else float("nan"),
         "p99_ms": float(np.percentile(latencies, 99)) if done else float("nan"),
+        "p95_ms_by_client": {
+            kind: float(np.percentile(ms, 95)) for kind, ms in by_kind.items() if ms
+        },
         "errors": dict(errors),
         "rss_mb_start": rss_start,
+        "rss_mb_after_warm_up": rss_warm,
         "rss_mb_end": rss_end,
         "rss_growth": rss_end / rss_start - 1 if rss_start else float("nan"),
+        "rss_growth_after_warm_up": rss_end / rss_warm - 1 if rss_warm else float("nan"),
     }
