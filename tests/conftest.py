@@ -44,6 +44,18 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+def make_home(dest: Path) -> Path:
+    """A private citeqa home in ``dest``: copies of seeds/ and the committed index/."""
+    shutil.copytree(SEEDS, dest / "seeds")
+    shutil.copytree(REPO / "index", dest / "index")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_home(tmp_path_factory.mktemp("home"))
+
+
 @pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     """A private copy of seeds/, for tests that change the corpus."""

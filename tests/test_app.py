@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, make_home
 
 pytestmark = pytest.mark.model
 
@@ -128,13 +128,9 @@ def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore
 
 def test_load_command_code_path(tmp_path: Path) -> None:
     """`citeqa bench --load`, tiny: both kinds of client get answers, nothing fails."""
-    import shutil
-
     from citeqa.loadtest import load_figures
 
-    shutil.copytree(REPO / "index", tmp_path / "index")
-    shutil.copytree(REPO / "seeds", tmp_path / "seeds")
-    fig = load_figures(tmp_path / "index", clients=2, seconds=4, max_requests=40)
+    fig = load_figures(make_home(tmp_path) / "index", clients=2, seconds=4, max_requests=40)
     assert fig["errors"] == {} and 0 < fig["requests"] <= 40
     assert set(fig["p95_ms_by_client"]) == {"gradio_client", "json_api"}
     assert fig["rss_mb_start"] > 0 and fig["rss_mb_end"] > 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +13,7 @@ import pytest
 import citeqa.pipeline as pipeline
 from citeqa import ask
 
-from conftest import REPO
-
 pytestmark = pytest.mark.model
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    shutil.copytree(REPO / "seeds", home / "seeds")
-    shutil.copytree(REPO / "index", home / "index")
-    return home
 
 
 @pytest.fixture(autouse=True)

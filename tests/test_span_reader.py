@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 from pathlib import Path
 
@@ -17,10 +16,7 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
-    home = tmp_path_factory.mktemp("home")
-    shutil.copytree(REPO / "seeds", home / "seeds")
-    shutil.copytree(REPO / "index", home / "index")
+def qa(home: Path) -> QA:
     return QA.load(home / "index", reader="span")
 
 
