@@ -1,7 +1,8 @@
-"""The web chat: a Gradio Blocks app over ``QA.ask`` and nothing deeper.
+"""The web chat (a Gradio Blocks app) and a JSON API, both over ``QA.ask`` and nothing
+deeper.
 
 Importing this module loads no model; ``serve`` loads the index and model once, then
-launches. Formatting lives in ``chat_format``.
+serves both from one uvicorn server. Formatting lives in ``chat_format``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ EXAMPLES = [
 
 # QA.ask is thread-safe, and its model passes are micro-batched (batching.py): questions
 # in flight together share one forward pass. So more questions in flight make each pass
-# cheaper per question; 16 fills a batch without holding much memory (measured with
-# `citeqa bench --load`: 4 in flight gave 17.5 answers/s, 16 gave 20 before batching the
-# span model too, with the same CPU budget).
+# cheaper per question; 16 fills a batch without holding much memory (`citeqa bench
+# --load`, with only the query encode batched: 4 in flight gave 17.5 answers/s, 16 gave 20).
 CONCURRENCY_LIMIT = 16
 QUEUE_MAX = 256
 """Waiting requests beyond this are refused at once rather than piling up."""
