@@ -67,6 +67,10 @@ question is at most 1,000 characters; the chat endpoint also carries the visible
 
 Message = dict[str, str]
 
+BAD_INPUT = (ValueError, TypeError, CiteQAError)
+"""What ``QA.ask`` raises for a question it refuses or an index it cannot use: shown to the
+user as a reason, never as a traceback."""
+
 
 class BodyLimit:
     """ASGI middleware: refuse request bodies over ``max_bytes``, declared or streamed."""
@@ -117,7 +121,7 @@ def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, 
     history.append({"role": "user", "content": fmt.escape(shown) or "&nbsp;"})
     try:
         answer = qa.ask(question)
-    except (ValueError, TypeError, CiteQAError) as exc:
+    except BAD_INPUT as exc:
         history.append({"role": "assistant", "content": fmt.error_message(exc)})
         return "", history, ""
     except Exception as exc:
@@ -134,7 +138,7 @@ def ask_json(qa: QA, question: str) -> dict[str, Any]:
 
     try:
         return qa.ask(question).to_dict()
-    except (ValueError, TypeError, CiteQAError) as exc:
+    except BAD_INPUT as exc:
         raise gr.Error(str(exc)) from None
 
 
@@ -216,7 +220,7 @@ def json_api(qa: QA) -> Any:
         pending += 1
         try:
             answer = await anyio.to_thread.run_sync(qa.ask, body["question"], limiter=limiter)
-        except (ValueError, TypeError, CiteQAError) as exc:
+        except BAD_INPUT as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         finally:
             pending -= 1

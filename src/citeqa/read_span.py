@@ -16,7 +16,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -59,6 +58,21 @@ class Window:
     end_logits: np.ndarray
     offsets: list[list[int]]
     sequence_ids: list[int | None]
+
+    def best(self, lo: int, hi: int, *, max_tokens: int, window: int) -> SpanGuess | None:
+        """The best span of this window inside characters ``lo:hi`` of its text."""
+        mask = [
+            sid == 1 and lo <= a and b <= hi and b > a
+            for sid, (a, b) in zip(self.sequence_ids, self.offsets, strict=True)
+        ]
+        return best_span(
+            self.start_logits,
+            self.end_logits,
+            self.offsets,
+            mask,
+            window=window,
+            max_tokens=max_tokens,
+        )
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:
@@ -124,16 +138,14 @@ class SpanReader:
             evidence=Evidence(kind, typed, ev.dense, ev.coverage, ev.unknown, ev.missing_name),
         )
 
-    def _forward(
-        self, questions: list[str], texts: list[str]
-    ) -> tuple[Any, list[list[list[int]]], list[int], list[list[int | None]]]:
-        """One batched forward over strided windows of each text: (logits, per-window
-        character offsets, the text each window came from, per-window sequence ids)."""
+    def _windows(self, pairs: list[tuple[str, str]]) -> list[list[Window]]:
+        """One batched forward pass over strided windows of every (question, text) pair;
+        each pair's windows, in order."""
         s = self.settings
         with self._lock:
             enc = self.tokenizer(
-                questions,
-                texts,
+                [q for q, _ in pairs],
+                [t for _, t in pairs],
                 truncation="only_second",
                 max_length=s.max_length,
                 stride=s.stride,
@@ -147,7 +159,11 @@ class SpanReader:
             seq = [enc.sequence_ids(w) for w in range(len(offsets))]
         with self._torch.inference_mode():
             out = self.model(**enc)
-        return out, offsets, owners, seq
+        starts, ends = out.start_logits.numpy(), out.end_logits.numpy()
+        per: list[list[Window]] = [[] for _ in pairs]
+        for w, owner in enumerate(owners):
+            per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
+        return per
 
     def span_in(
         self, question: str, passage: Passage, sentence: Sentence
@@ -162,56 +178,23 @@ class SpanReader:
         base = first - passage.start
         windows = self._sentence_pass((question, passage.text[base : sentence.end - passage.start]))
         lo, hi = sentence.start - first, sentence.end - first
-        best: SpanGuess | None = None
-        for n, w in enumerate(windows):
-            mask = [
-                sid == 1 and lo <= a and b <= hi and b > a
-                for sid, (a, b) in zip(w.sequence_ids, w.offsets, strict=True)
-            ]
-            guess = best_span(
-                w.start_logits,
-                w.end_logits,
-                w.offsets,
-                mask,
-                window=n,
-                max_tokens=s.max_answer_tokens,
-            )
-            if guess is not None and (best is None or guess.score > best.score):
-                best = guess
+        guesses = [
+            w.best(lo, hi, max_tokens=s.max_answer_tokens, window=n) for n, w in enumerate(windows)
+        ]
+        best = max((g for g in guesses if g is not None), key=lambda g: g.score, default=None)
         if best is None:
             return None
         a, b = _trim(passage.text, base + best.start, base + best.end)
         return (passage.start + a, passage.start + b) if a < b else None
 
-    def _windows(self, pairs: list[tuple[str, str]]) -> list[list[Window]]:
-        """One forward pass over every (question, text) pair; each pair's windows."""
-        out, offsets, owners, seq = self._forward([q for q, _ in pairs], [t for _, t in pairs])
-        starts, ends = out.start_logits.numpy(), out.end_logits.numpy()
-        per: list[list[Window]] = [[] for _ in pairs]
-        for w, owner in enumerate(owners):
-            per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
-        return per
-
     def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[float, SpanGuess, Hit]]:
         s = self.settings
-        out, offsets, owners, seq = self._forward(
-            [question] * len(hits), [h.passage.text for h in hits]
-        )
-        masks = [[sid == 1 for sid in ids] for ids in seq]
-        starts = out.start_logits.numpy()
-        ends = out.end_logits.numpy()
         kind = at.question_type(question)
+        per_hit = self._windows([(question, h.passage.text) for h in hits])
+        windows = [(hit, w) for hit, ws in zip(hits, per_hit, strict=True) for w in ws]
         guesses = []
-        for w in range(len(offsets)):
-            hit = hits[owners[w]]
-            guess = best_span(
-                starts[w],
-                ends[w],
-                offsets[w],
-                masks[w],
-                window=w,
-                max_tokens=s.max_answer_tokens,
-            )
+        for n, (hit, w) in enumerate(windows):
+            guess = w.best(0, len(hit.passage.text), max_tokens=s.max_answer_tokens, window=n)
             if guess is None:
                 continue
             text = hit.passage.text[guess.start : guess.end]

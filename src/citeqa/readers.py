@@ -13,7 +13,7 @@ READERS = ("sentence", "span", "hybrid")
 DEFAULT_READER = "hybrid"
 """The reader that scores best on the test split of the seeds QA set (README table)."""
 
-# Each reader's confidence has its own scale, so each has its own threshold. Both were
+# Each reader's confidence has its own scale, so each has its own threshold. All were
 # fitted on the dev split of the seeds QA set, as the value that maximises answer F1 over
 # answerable questions plus correct abstentions over unanswerable ones (the sweep is the
 # coverage curve of `citeqa eval tests/data/seeds_qa.jsonl --split dev --reader NAME`).

@@ -65,10 +65,11 @@ def prepare(
     """Write every paragraph of ``squad`` as the corpus under ``workdir``, and return it
     with the questions of ``articles`` (all when None) as QA items. The corpus is always
     the whole file, so other articles' paragraphs compete in retrieval, as in real use."""
-    paragraphs, _ = load_squad(squad)
-    chosen, questions = load_squad(squad, articles=articles)
-    if not chosen:
-        raise ValueError(f"{squad} has none of the articles asked for")
+    paragraphs, questions = load_squad(squad)
+    if articles is not None:
+        if not any(p.title in articles for p in paragraphs):
+            raise ValueError(f"{squad} has none of the articles asked for")
+        questions = [q for q in questions if q.title in articles]
     corpus = workdir / "corpus"
     write_corpus(paragraphs, corpus)
     return corpus, items(paragraphs, questions)
