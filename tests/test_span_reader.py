@@ -76,3 +76,26 @@ def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
         assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"])
         assert got["abstained"] == want["abstained"]
         assert abs(got["score"] - want["score"]) < 1e-4
+
+
+def test_hybrid_skips_the_model_pass_only_for_answers_it_will_abstain_on(qa: QA) -> None:
+    """Below the abstention threshold the span would be thrown away, so the hybrid reader
+    does not compute it; confidence and related passages are the same as when it does."""
+    from citeqa.pipeline import AbstentionPolicy
+
+    hybrid = QA.load(qa.index.path, reader="hybrid", embedder=qa.embedder)
+    passes: list[object] = []
+    batcher = hybrid.reader.spans._sentence_pass  # type: ignore[attr-defined]
+    real = batcher.fn
+    batcher.fn = lambda items: passes.append(items) or real(items)
+
+    unanswerable = "What is the capital of France?"  # read as a whole sentence, untyped
+    skipped = hybrid.ask(unanswerable)
+    assert skipped.abstained and passes == []
+
+    threshold = hybrid.policy.min_confidence
+    hybrid.policy = AbstentionPolicy(0.0)  # answer everything: now the span is needed
+    answered = hybrid.ask(unanswerable)
+    assert len(passes) == 1 and not answered.abstained
+    assert answered.score == skipped.score < threshold
+    assert answered.related == skipped.related

@@ -57,3 +57,66 @@ def test_training_refuses_held_out_articles(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="held-out test articles"):
         split_articles(path, 0)
+
+
+def _tokenizer() -> object:
+    from transformers import AutoTokenizer
+
+    from citeqa.embed import model_path
+
+    return AutoTokenizer.from_pretrained(str(model_path()))
+
+
+def test_all_answers_marks_every_distinct_gold_span() -> None:
+    from citeqa.squad import load_squad
+    from citeqa.train import featurize
+
+    _, questions = load_squad(SAMPLE)
+    q = next(q for q in questions if q.id == "56ddde6b9a695914005b9629")
+    assert set(q.answers) == {"10th and 11th centuries", "in the 10th and 11th centuries"}
+    tok = _tokenizer()
+    (first,) = featurize(tok, [q], 384, 128)
+    (every,) = featurize(tok, [q], 384, 128, all_answers=True)
+    assert len(first["start_positions"]) == 1 and len(every["start_positions"]) == 2
+    assert every["end_positions"] == first["end_positions"]  # both variants end alike
+    ids = every["input_ids"]
+    decoded = {
+        tok.decode(ids[s : every["end_positions"][0] + 1])  # type: ignore[attr-defined]
+        for s in every["start_positions"]
+    }
+    assert decoded == {"10th and 11th centuries", "in the 10th and 11th centuries"}
+
+
+def test_unanswerable_and_missed_windows_point_at_cls() -> None:
+    from citeqa.squad import load_squad
+    from citeqa.train import featurize
+
+    _, questions = load_squad(SAMPLE)
+    unanswerable = next(q for q in questions if not q.answerable)
+    (feature,) = featurize(_tokenizer(), [unanswerable], 384, 128, all_answers=True)
+    assert feature["start_positions"] == feature["end_positions"] == [0]
+    answerable = next(q for q in questions if q.answerable)
+    windows = featurize(_tokenizer(), [answerable], 40, 16, all_answers=True)
+    assert len(windows) > 1
+    assert any(w["start_positions"] == [0] for w in windows)
+    assert any(w["start_positions"] != [0] for w in windows)
+
+
+def test_span_loss_is_cross_entropy_for_one_gold_and_lower_with_more() -> None:
+    import torch
+
+    from citeqa.train import span_loss
+
+    torch.manual_seed(0)
+    start, end = torch.randn(3, 7), torch.randn(3, 7)
+    gold_s, gold_e = torch.tensor([1, 0, 4]), torch.tensor([2, 0, 6])
+    one_s = torch.nn.functional.one_hot(gold_s, 7).bool()
+    one_e = torch.nn.functional.one_hot(gold_e, 7).bool()
+    expected = (
+        torch.nn.functional.cross_entropy(start, gold_s)
+        + torch.nn.functional.cross_entropy(end, gold_e)
+    ) / 2
+    assert torch.allclose(span_loss(start, end, one_s, one_e), expected)
+    more_s = one_s.clone()
+    more_s[0, 3] = True  # a second acceptable start can only add probability
+    assert span_loss(start, end, more_s, one_e) < expected

@@ -146,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--init", type=Path, help="a saved reader to continue training from")
+    p.add_argument("--all-answers", action="store_true", help="train on every gold answer variant")
     p.set_defaults(run=_cmd_train)
     return parser
 
@@ -356,6 +358,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
         max_steps=args.max_steps,
+        init=str(args.init or ""),
+        all_answers=args.all_answers,
     )
     print(train(config, resume=args.resume))
     return EXIT_OK

@@ -112,7 +112,7 @@ class QA:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         query = self.embedder.encode([question])[0]
         hits = self.retriever.search(question, query, top_k, sources)
-        reading = self.reader.read(question, query, hits)
+        reading = self.reader.read(question, query, hits, min_confidence=self.policy.min_confidence)
         related = [_citation(h) for h in hits]
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0

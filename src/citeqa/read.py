@@ -57,8 +57,17 @@ class Reading:
 class Reader(Protocol):
     name: str
 
-    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
-        """The best answer among ``hits`` (best first), or None when they hold no text."""
+    def read(
+        self,
+        question: str,
+        query: np.ndarray,
+        hits: Sequence[Hit],
+        *,
+        min_confidence: float = 0.0,
+    ) -> Reading | None:
+        """The best answer among ``hits`` (best first), or None when they hold no text.
+        A reading below ``min_confidence`` will be abstained on, so a reader may skip work
+        that only pins down its span."""
         ...
 
 
@@ -127,7 +136,14 @@ class SentenceReader:
         kind = at.question_type(question)
         return Evidence(kind, True, dense, cov_p, unknown, missing)
 
-    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+    def read(
+        self,
+        question: str,
+        query: np.ndarray,
+        hits: Sequence[Hit],
+        *,
+        min_confidence: float = 0.0,
+    ) -> Reading | None:
         kind = at.question_type(question)
         q_terms = set(terms(at.content_of(question)))
         weight, total, unknown, missing = self._question_weights(question)
@@ -136,13 +152,13 @@ class SentenceReader:
         for hit in hits:
             p_terms = set(terms(hit.passage.text))
             cov_p = sum(w for t, w in weight.items() if t in p_terms) / total
-            row = self.rows[hit.passage.id]
+            first = self.index.sentence_rows[self.rows[hit.passage.id]]
+            sims = self.index.sentence_vectors[first : first + len(hit.passage.sentences)] @ query
             for j, sentence in enumerate(hit.passage.sentences):
                 if (sentence.source, sentence.start) in seen:
                     continue  # passages overlap by a sentence
                 seen.add((sentence.source, sentence.start))
-                vec = self.index.sentence_vectors[self.index.sentence_rows[row] + j]
-                dense = float(np.dot(query, vec))
+                dense = float(sims[j])
                 s_terms = set(terms(sentence.text))
                 cov_s = sum(w for t, w in weight.items() if t in s_terms) / total
                 span = pick_span(question, kind, sentence.text, q_terms)

@@ -106,7 +106,14 @@ class SpanReader:
         self._sentence_pass = MicroBatcher(self._windows, max_batch=16, name="span")
         self.evidence = SentenceReader(index)
 
-    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+    def read(
+        self,
+        question: str,
+        query: np.ndarray,
+        hits: Sequence[Hit],
+        *,
+        min_confidence: float = 0.0,
+    ) -> Reading | None:
         hits = list(hits)[: self.settings.passages]
         if not hits:
             return None
@@ -241,13 +248,24 @@ class HybridReader:
         self.spans = SpanReader(index, model_dir)
         self.sentences = self.spans.evidence  # one SentenceReader: its IDF table is built once
 
-    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+    def read(
+        self,
+        question: str,
+        query: np.ndarray,
+        hits: Sequence[Hit],
+        *,
+        min_confidence: float = 0.0,
+    ) -> Reading | None:
         reading = self.sentences.read(question, query, hits)
         if reading is None:
             return None
         s = reading.sentence
         if (reading.start, reading.end) != (s.start, s.end):
             return reading  # a typed span already
+        if reading.confidence < min_confidence:
+            # It will be abstained on, and the model pass would not change its confidence:
+            # save the forward pass (most of the cost of an unanswerable question).
+            return reading
         span = self.spans.span_in(question, reading.hit.passage, s)
         if span is None:
             return reading

@@ -45,6 +45,11 @@ class TrainConfig:
     """Stop after this many optimiser steps (0: run all epochs); for smoke tests."""
     threads: int = 0
     """torch threads (0: torch's default)."""
+    init: str = ""
+    """A saved reader to continue from (warm start); empty: the packaged base encoder."""
+    all_answers: bool = False
+    """Train on every annotator's answer, not just the first: the loss is the negative log
+    of the probability summed over all gold starts (and ends) in the window."""
 
 
 def split_articles(squad: Path, n_val: int) -> tuple[list[str], list[str]]:
@@ -59,10 +64,16 @@ def split_articles(squad: Path, n_val: int) -> tuple[list[str], list[str]]:
 
 
 def featurize(
-    tokenizer: Any, questions: list[SquadQuestion], max_length: int, stride: int
+    tokenizer: Any,
+    questions: list[SquadQuestion],
+    max_length: int,
+    stride: int,
+    *,
+    all_answers: bool = False,
 ) -> list[dict[str, list[int]]]:
-    """Windows over each question's paragraph, with the answer's token positions, or
-    [CLS] (0, 0) when the question is unanswerable or the window misses the answer."""
+    """Windows over each question's paragraph, with the token positions of its answer (or
+    of every distinct gold answer, with ``all_answers``), or [CLS] (0, 0) when the question
+    is unanswerable or the window holds none of its answers."""
     enc = tokenizer(
         [q.question for q in questions],
         [q.context for q in questions],
@@ -76,26 +87,28 @@ def featurize(
     for i, offsets in enumerate(enc["offset_mapping"]):
         q = questions[enc["overflow_to_sample_mapping"][i]]
         seq = enc.sequence_ids(i)
-        start_pos = end_pos = 0
-        if q.answerable:
-            a = q.answer_starts[0]
-            b = a + len(q.answers[0])
-            ctx = [k for k, s in enumerate(seq) if s == 1]
+        ctx = [k for k, s in enumerate(seq) if s == 1]
+        starts: list[int] = []
+        ends: list[int] = []
+        n = len(q.answers) if all_answers else min(1, len(q.answers))
+        for text, a in sorted(set(zip(q.answers[:n], q.answer_starts[:n], strict=True))):
+            b = a + len(text)
             if offsets[ctx[0]][0] <= a and offsets[ctx[-1]][1] >= b:
-                start_pos = next(k for k in ctx if offsets[k][1] > a)
-                end_pos = next(k for k in reversed(ctx) if offsets[k][0] < b)
+                starts.append(next(k for k in ctx if offsets[k][1] > a))
+                ends.append(next(k for k in reversed(ctx) if offsets[k][0] < b))
         features.append(
             {
                 "input_ids": enc["input_ids"][i],
                 "token_type_ids": enc["token_type_ids"][i],
-                "start_positions": [start_pos],
-                "end_positions": [end_pos],
+                "start_positions": sorted(set(starts)) or [0],
+                "end_positions": sorted(set(ends)) or [0],
             }
         )
     return features
 
 
 def _collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    """Padded inputs, and 0/1 masks over the positions that are gold starts and ends."""
     import torch
 
     width = max(len(f["input_ids"]) for f in batch)
@@ -103,14 +116,33 @@ def _collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
     def pad(key: str, value: int) -> Any:
         return torch.tensor([f[key] + [value] * (width - len(f[key])) for f in batch])
 
+    def targets(key: str) -> Any:
+        mask = torch.zeros(len(batch), width, dtype=torch.bool)
+        for row, f in enumerate(batch):
+            mask[row, f[key]] = True
+        return mask
+
     ids = pad("input_ids", pad_id)
     return {
         "input_ids": ids,
         "token_type_ids": pad("token_type_ids", 0),
         "attention_mask": (ids != pad_id).long(),
-        "start_positions": torch.tensor([f["start_positions"][0] for f in batch]),
-        "end_positions": torch.tensor([f["end_positions"][0] for f in batch]),
+        "start_targets": targets("start_positions"),
+        "end_targets": targets("end_positions"),
     }
+
+
+def span_loss(start_logits: Any, end_logits: Any, start_targets: Any, end_targets: Any) -> Any:
+    """Mean over start and end of -log(probability of any gold position). With one gold
+    position this is the usual cross-entropy of extractive QA."""
+    import torch
+
+    def nll(logits: Any, gold: Any) -> Any:
+        return torch.logsumexp(logits, -1) - torch.logsumexp(
+            logits.masked_fill(~gold, -torch.inf), -1
+        )
+
+    return ((nll(start_logits, start_targets) + nll(end_logits, end_targets)) / 2).mean()
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
@@ -130,10 +162,13 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     train_titles, val_titles = split_articles(Path(config.squad), config.val_articles)
     _, train_qs = load_squad(Path(config.squad), articles=frozenset(train_titles))
     _, val_qs = load_squad(Path(config.squad), articles=frozenset(val_titles))
-    base = model_path()
+    base = Path(config.init) if config.init else model_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = AutoModelForQuestionAnswering.from_pretrained(str(base))
-    features = featurize(tokenizer, train_qs, config.max_length, config.stride)
+    # fp32 whatever the saved dtype: the shipped readers are stored in fp16.
+    model = AutoModelForQuestionAnswering.from_pretrained(str(base), dtype=torch.float32)
+    features = featurize(
+        tokenizer, train_qs, config.max_length, config.stride, all_answers=config.all_answers
+    )
     steps_per_epoch = math.ceil(len(features) / config.batch_size)
     total = steps_per_epoch * config.epochs
     if config.max_steps:
@@ -176,7 +211,11 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
                 break
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
             batch = _collate([features[i] for i in idx], tokenizer.pad_token_id)
-            loss = model(**batch).loss
+            start_targets, end_targets = batch.pop("start_targets"), batch.pop("end_targets")
+            out_logits = model(**batch)
+            loss = span_loss(
+                out_logits.start_logits, out_logits.end_logits, start_targets, end_targets
+            )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
