@@ -24,7 +24,7 @@ from citeqa.batching import MicroBatcher
 from citeqa.errors import CiteQAError
 from citeqa.index import LoadedIndex
 from citeqa.read import Evidence, Reading, SentenceReader
-from citeqa.span import SpanGuess, best_span
+from citeqa.span import SpanGuess, Window
 from citeqa.types import Hit, Passage, Sentence
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
@@ -47,32 +47,6 @@ class SpanSettings:
     """Sentences before the answer sentence that the hybrid reader's model pass reads. One
     scores as well as the whole passage (seeds dev F1 0.577 either way; SQuAD gold, 300
     questions, 61.8 against 61.7) and costs less; none loses 1.6 and 2.6 points."""
-
-
-@dataclass(frozen=True)
-class Window:
-    """The model's logits over one window of a text, with each token's character offsets
-    into that text and its sequence id (1 = the text, not the question)."""
-
-    start_logits: np.ndarray
-    end_logits: np.ndarray
-    offsets: list[list[int]]
-    sequence_ids: list[int | None]
-
-    def best(self, lo: int, hi: int, *, max_tokens: int, window: int) -> SpanGuess | None:
-        """The best span of this window inside characters ``lo:hi`` of its text."""
-        mask = [
-            sid == 1 and lo <= a and b <= hi and b > a
-            for sid, (a, b) in zip(self.sequence_ids, self.offsets, strict=True)
-        ]
-        return best_span(
-            self.start_logits,
-            self.end_logits,
-            self.offsets,
-            mask,
-            window=window,
-            max_tokens=max_tokens,
-        )
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:

@@ -59,3 +59,29 @@ def best_span(
         null_score=float(s[0] + e[0]),
         window=window,
     )
+
+
+@dataclass(frozen=True)
+class Window:
+    """The model's logits over one window of a text, with each token's character offsets
+    into that text and its sequence id (1 = the text, not the question)."""
+
+    start_logits: np.ndarray
+    end_logits: np.ndarray
+    offsets: list[list[int]]
+    sequence_ids: list[int | None]
+
+    def best(self, lo: int, hi: int, *, max_tokens: int, window: int) -> SpanGuess | None:
+        """The best span of this window inside characters ``lo:hi`` of its text."""
+        mask = [
+            sid == 1 and lo <= a and b <= hi and b > a
+            for sid, (a, b) in zip(self.sequence_ids, self.offsets, strict=True)
+        ]
+        return best_span(
+            self.start_logits,
+            self.end_logits,
+            self.offsets,
+            mask,
+            window=window,
+            max_tokens=max_tokens,
+        )

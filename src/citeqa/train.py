@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 
 from citeqa.metrics import best_over
-from citeqa.span import best_span
+from citeqa.span import Window
 from citeqa.squad import HELD_OUT_V11, SquadQuestion, article_titles, load_squad
 
 log = logging.getLogger(__name__)
+
+MAX_ANSWER_TOKENS = 30
+"""As the span reader's default (``SpanSettings.max_answer_tokens``)."""
 
 
 @dataclass(frozen=True)
@@ -307,21 +310,18 @@ def predict_gold(
     enc.pop("overflow_to_sample_mapping")
     with torch.inference_mode():
         logits = model(**enc)
-    best = None
-    null = math.inf
-    for w in range(len(offsets)):
-        mask = [s == 1 for s in enc.sequence_ids(w)]
-        guess = best_span(
-            logits.start_logits[w].numpy(), logits.end_logits[w].numpy(), offsets[w], mask, window=w
+    starts, ends = logits.start_logits.numpy(), logits.end_logits.numpy()
+    guesses = [
+        Window(starts[w], ends[w], offsets[w], enc.sequence_ids(w)).best(
+            0, len(context), max_tokens=MAX_ANSWER_TOKENS, window=w
         )
-        if guess is None:
-            continue
-        null = min(null, guess.null_score)
-        if best is None or guess.score > best.score:
-            best = guess
-    if best is None:
-        return "", -math.inf, null
-    return context[best.start : best.end], best.score, null
+        for w in range(len(offsets))
+    ]
+    found = [g for g in guesses if g is not None]
+    if not found:
+        return "", -math.inf, math.inf
+    best = max(found, key=lambda g: g.score)
+    return context[best.start : best.end], best.score, min(g.null_score for g in found)
 
 
 def evaluate_gold(
