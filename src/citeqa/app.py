@@ -188,7 +188,7 @@ def build_app(qa: QA) -> gr.Blocks:
             concurrency_id="qa",
         )
         gr.api(ask, api_name="ask", concurrency_limit=CONCURRENCY_LIMIT, concurrency_id="qa")  # type: ignore[attr-defined]
-    demo.queue(max_size=QUEUE_MAX, status_update_rate=5)
+    demo.queue(max_size=QUEUE_MAX)
     return demo  # type: ignore[no-any-return]
 
 
