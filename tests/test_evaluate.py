@@ -135,3 +135,29 @@ def test_ann_bench_code_path() -> None:
     assert [r["index"] for r in rows] == ["flat", "ivf", "hnsw"]
     assert rows[0]["recall@10"] == 1.0
     assert all(0.0 <= r["recall@10"] <= 1.0 and r["ms_per_query"] > 0 for r in rows)
+
+
+def test_gold_setting_on_a_qa_set_searches_only_the_questions_sources(
+    seeds_copy: Path, tmp_path: Path
+) -> None:
+    # The phrase is in 000_ only; the gold setting must answer from the source it names,
+    # and a question naming no source (an unanswerable one) still searches everything.
+    phrase = "East-meets-West cultural fusion"
+    raws = {p.name: p.read_text(encoding="utf-8") for p in sorted(seeds_copy.glob("*.txt"))}
+    assert [name for name, raw in raws.items() if phrase in raw] == ["000_ccf088dfa326e9ee.txt"]
+    other = "002_424a6c7695f088a1.txt"
+    lines = [
+        {"id": "a", "question": f"What is the {phrase}?", "answers": ["x"], "sources": [other]},
+        {"id": "b", "question": f"What is the {phrase}?", "answers": []},
+    ]
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    args = ["eval", str(path), "--corpus", str(seeds_copy), "--work", str(tmp_path / "w")]
+    for setting in ("gold", "open"):
+        out = tmp_path / setting
+        assert cli.main([*args, "--setting", setting, "--out", str(out)]) == 0
+        rows = {r["id"]: r for r in json.loads((out / "report.json").read_text())["rows"]}
+        assert rows["b"]["candidate"], setting  # searched the whole corpus
+        if setting == "gold":
+            assert rows["a"]["candidate"] in raws[other]
+            assert rows["a"]["candidate"] not in raws["000_ccf088dfa326e9ee.txt"]

@@ -120,3 +120,21 @@ def test_span_loss_is_cross_entropy_for_one_gold_and_lower_with_more() -> None:
     more_s = one_s.clone()
     more_s[0, 3] = True  # a second acceptable start can only add probability
     assert span_loss(start, end, more_s, one_e) < expected
+
+
+def test_keep_unanswerable_samples_only_unanswerable_questions() -> None:
+    from citeqa.squad import load_squad
+    from citeqa.train import keep_unanswerable
+
+    _, questions = load_squad(SAMPLE)
+    answerable = [q for q in questions if q.answerable]
+    assert answerable and len(answerable) < len(questions)
+    assert keep_unanswerable(questions, 1.0, 13) == questions
+    assert keep_unanswerable(questions, 0.0, 13) == answerable
+    # Many copies, so the seeded share is measurable; the order is kept.
+    many = [q for q in questions if not q.answerable] * 200
+    kept = keep_unanswerable(many, 0.25, 13)
+    assert 0.15 < len(kept) / len(many) < 0.35
+    assert kept == keep_unanswerable(many, 0.25, 13)
+    with pytest.raises(ValueError, match="unanswerable share"):
+        keep_unanswerable(questions, 1.5, 13)

@@ -101,7 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("qa_set", type=Path, nargs="?", help="QA-set JSONL (see README)")
     p.add_argument("--squad", type=Path, default=None, help="evaluate on a SQuAD JSON instead")
     p.add_argument("--articles", default=None, help="SQuAD articles: A,B,... or held-out")
-    p.add_argument("--setting", choices=("open", "gold"), default="open")
+    p.add_argument(
+        "--setting",
+        choices=("open", "gold"),
+        default="open",
+        help="gold: search only each question's own sources (SQuAD: its paragraph)",
+    )
     p.add_argument(
         "--work", type=Path, default=Path(".citeqa-work"), help="SQuAD corpus and index cache"
     )
@@ -148,6 +153,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init", type=Path, help="a saved reader to continue training from")
     p.add_argument("--all-answers", action="store_true", help="train on every gold answer variant")
+    p.add_argument(
+        "--unanswerable",
+        type=float,
+        default=1.0,
+        metavar="SHARE",
+        help="share of unanswerable questions to train on (default: all)",
+    )
     p.set_defaults(run=_cmd_train)
     return parser
 
@@ -251,7 +263,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     embedder = RememberLast(make_embedder())  # each question is encoded once, not twice
     index_dir = args.index
-    gold = False
+    gold = args.setting == "gold"
     if args.squad is not None:
         from citeqa import squad_eval
 
@@ -260,14 +272,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             args.squad, work, articles=squad_eval.parse_articles(args.articles)
         )
         index_dir = work / "index"
-        gold = args.setting == "gold"
         name = f"{args.squad.name} ({args.articles or 'all'} articles, {args.setting}"
     else:
         qa_set = ev.load_qa_set(args.qa_set, split=args.split)
         for error in qa_set.errors:
             print(f"warning: {args.qa_set}: {error}", file=sys.stderr)
         all_items = list(qa_set.items)
-        name = f"{args.qa_set.name} ({args.split or 'all'}"
+        name = f"{args.qa_set.name} ({args.split or 'all'}, {args.setting}"
     items = all_items[: args.limit] if args.limit else all_items
     if not items:
         print("error: no questions to evaluate", file=sys.stderr)
@@ -288,7 +299,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if not fresh:
             build_index(args.corpus, index_dir, embedder, progress=True)
     qa = QA.load(index_dir, reader=args.reader, embedder=embedder)
-    top_k = 50 if gold else args.top_k  # gold: every passage of the paragraph
+    top_k = 50 if gold else args.top_k  # gold: every passage of the question's sources
     rows = ev.run(qa, items, top_k=top_k, progress=sys.stderr.isatty(), gold_setting=gold)
     name += f", reader {args.reader})"
     rep = ev.report(rows, qa.policy.min_confidence, name=name)
@@ -360,6 +371,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         init=str(args.init or ""),
         all_answers=args.all_answers,
+        unanswerable=args.unanswerable,
     )
     print(train(config, resume=args.resume))
     return EXIT_OK

@@ -130,7 +130,8 @@ def run(
 ) -> list[Row]:
     """Answer every item. ``qa`` is a loaded ``QA``; its abstention threshold is applied
     after the fact, so ``Row.candidate`` and ``Row.score`` exist for every question. In
-    the gold setting the reader sees only the passages of the item's own sources."""
+    the gold setting the reader sees only the passages of the item's own sources (all of
+    them when it names none, as for an unanswerable question)."""
     threshold = qa.policy.min_confidence
     open_qa = dataclasses.replace(qa.policy, min_confidence=0.0)
     saved, qa.policy = qa.policy, open_qa
@@ -151,9 +152,9 @@ def _bar(items: Sequence[QAItem], progress: bool) -> Any:
 
 def _one(qa: Any, item: QAItem, top_k: int, threshold: float, gold_setting: bool) -> Row:
     started = time.perf_counter()
-    if gold_setting:
+    if gold_setting and item.sources:
         ans = qa.ask(item.question, top_k=top_k, sources=frozenset(item.sources))
-    else:
+    else:  # open, or a question with no sources (unanswerable): all documents
         ans = qa.ask(item.question, top_k=top_k)
     ms = (time.perf_counter() - started) * 1000
     abstained = ans.abstained or ans.score < threshold

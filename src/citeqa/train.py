@@ -53,6 +53,9 @@ class TrainConfig:
     all_answers: bool = False
     """Train on every annotator's answer, not just the first: the loss is the negative log
     of the probability summed over all gold starts (and ends) in the window."""
+    unanswerable: float = 1.0
+    """Share of the unanswerable training questions to keep (a seeded sample): below 1 the
+    epochs spend more of their steps on finding spans, less on pointing at [CLS]."""
 
 
 def split_articles(squad: Path, n_val: int) -> tuple[list[str], list[str]]:
@@ -64,6 +67,17 @@ def split_articles(squad: Path, n_val: int) -> tuple[list[str], list[str]]:
     if n_val >= len(titles):
         raise ValueError(f"need more than {n_val} articles to hold {n_val} out")
     return titles[: len(titles) - n_val], titles[len(titles) - n_val :]
+
+
+def keep_unanswerable(
+    questions: list[SquadQuestion], share: float, seed: int
+) -> list[SquadQuestion]:
+    """All answerable questions and a seeded sample of ``share`` of the unanswerable ones,
+    in their original order."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"unanswerable share must be in [0, 1], got {share}")
+    rng = random.Random(seed)
+    return [q for q in questions if q.answerable or rng.random() < share]
 
 
 def featurize(
@@ -164,6 +178,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
 
     train_titles, val_titles = split_articles(Path(config.squad), config.val_articles)
     _, train_qs = load_squad(Path(config.squad), articles=frozenset(train_titles))
+    train_qs = keep_unanswerable(train_qs, config.unanswerable, config.seed)
     _, val_qs = load_squad(Path(config.squad), articles=frozenset(val_titles))
     base = Path(config.init) if config.init else model_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
