@@ -17,9 +17,11 @@ DEFAULT_READER = "hybrid"
 # fitted on the dev split of the seeds QA set, as the value that maximises answer F1 over
 # answerable questions plus correct abstentions over unanswerable ones (the sweep is the
 # coverage curve of `citeqa eval tests/data/seeds_qa.jsonl --split dev --reader NAME`).
-# Refitted on the 83-question dev split: each optimum moved by at most 0.04, within noise,
-# so the values stayed.
-THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25, "span": 0.2}
+# Refitted on the 83-question dev split: the sentence and hybrid optima moved by at most
+# 0.04, within noise, so those values stayed. The span model's third training stage saw a
+# quarter of the unanswerable questions, which shifted its null scores: its optimum moved
+# from 0.2 to 0.35 (at 0.2 it abstained on 35% of unanswerable dev questions, at 0.35 70%).
+THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25, "span": 0.35}
 
 
 def make_reader(name: str, index: LoadedIndex) -> Reader:
