@@ -138,3 +138,16 @@ def test_keep_unanswerable_samples_only_unanswerable_questions() -> None:
     assert kept == keep_unanswerable(many, 0.25, 13)
     with pytest.raises(ValueError, match="unanswerable share"):
         keep_unanswerable(questions, 1.5, 13)
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "half", "nan"])
+def test_train_reader_rejects_a_bad_unanswerable_share_before_loading(
+    share: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from citeqa import cli
+
+    args = ["train-reader", "--squad", str(SAMPLE), "--out", "unused", "--unanswerable", share]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    assert exc.value.code == 2
+    assert "must be a number from 0 to 1" in capsys.readouterr().err

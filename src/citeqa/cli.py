@@ -155,13 +155,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all-answers", action="store_true", help="train on every gold answer variant")
     p.add_argument(
         "--unanswerable",
-        type=float,
+        type=_share,
         default=1.0,
         metavar="SHARE",
         help="share of unanswerable questions to train on (default: all)",
     )
     p.set_defaults(run=_cmd_train)
     return parser
+
+
+def _share(text: str) -> float:
+    """An argparse type: a number in [0, 1], so a bad share is a usage error up front, not a
+    traceback after the model has loaded."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
 
 
 def _corpus_for(index_dir: Path, given: Path | None) -> Path:
