@@ -99,3 +99,18 @@ def test_hybrid_skips_the_model_pass_only_for_answers_it_will_abstain_on(qa: QA)
     assert len(passes) == 1 and not answered.abstained
     assert answered.score == skipped.score < threshold
     assert answered.related == skipped.related
+
+
+def test_a_passage_retrieved_lower_pays_the_rank_penalty(qa: QA) -> None:
+    """The same passage read at ranks 0 and 1 gives the same spans, scored exactly
+    ``rank_penalty`` apart, so a span must beat the top passage's by that much to win."""
+    reader = qa.reader
+    assert isinstance(reader, SpanReader) and reader.settings.rank_penalty > 0
+    question = "Which body is rolling out funding programs to rejuvenate the film industry?"
+    top = qa.retriever.search(question, qa.embedder.encode([question])[0], 1)[0]
+    guesses = reader._guesses(question, [top, top])
+    half = len(guesses) // 2
+    assert half >= 1 and len(guesses) == 2 * half
+    for (first, g0, _), (second, g1, _) in zip(guesses[:half], guesses[half:], strict=True):
+        assert (g0.start, g0.end) == (g1.start, g1.end)
+        assert first - second == pytest.approx(reader.settings.rank_penalty, abs=1e-4)

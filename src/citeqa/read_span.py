@@ -43,6 +43,12 @@ class SpanSettings:
     """Confidence is sigmoid((span score - null score) / margin_scale), before evidence."""
     type_bonus: float = 2.0
     """Logit bonus for a span of the type the question asks for (a date for "when")."""
+    rank_penalty: float = 4.0
+    """Logits taken off a span per place its passage stands below the top retrieved one.
+    The model scores each window as if it held the answer, so without this a confident
+    span in a weaker passage wins too often. On the validation articles (599 questions)
+    it lifts F1 from 53.8 to 59.0 in the open setting and from 67.2 to 68.6 in the gold
+    one; 2 to 4 score alike, 6 less."""
     context_sentences: int = 1
     """Sentences before the answer sentence that the hybrid reader's model pass reads. One
     scores as well as the whole passage (seeds dev F1 0.577 either way; SQuAD gold, 300
@@ -172,15 +178,19 @@ class SpanReader:
         s = self.settings
         kind = at.question_type(question)
         per_hit = self._windows([(question, h.passage.text) for h in hits])
-        windows = [(hit, w) for hit, ws in zip(hits, per_hit, strict=True) for w in ws]
+        windows = [
+            (rank, hit, w)
+            for rank, (hit, ws) in enumerate(zip(hits, per_hit, strict=True))
+            for w in ws
+        ]
         guesses = []
-        for n, (hit, w) in enumerate(windows):
+        for n, (rank, hit, w) in enumerate(windows):
             guess = w.best(0, len(hit.passage.text), max_tokens=s.max_answer_tokens, window=n)
             if guess is None:
                 continue
             text = hit.passage.text[guess.start : guess.end]
             bonus = s.type_bonus if kind in at.TYPED and _has_type(text, kind, question) else 0.0
-            guesses.append((guess.score + bonus, guess, hit))
+            guesses.append((guess.score + bonus - s.rank_penalty * rank, guess, hit))
         return guesses
 
 
