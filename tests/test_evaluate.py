@@ -103,6 +103,9 @@ def test_squad_settings_on_the_committed_sample(
     s = rep["summary"]
     assert s["questions"] == 36 and s["answerable"] == 30
     assert 0.0 <= s["em"] <= s["f1"] <= 1.0 and s["f1_no_abstain"] > 0.1
+    # SQuAD v2.0's overall figure: HasAns F1 and NoAns accuracy weighted by their counts
+    overall = (30 * s["f1"] + 6 * s["abstention_recall"]) / 36
+    assert s["overall_f1"] == pytest.approx(overall)
     # the corpus is one file per paragraph; gold sees only the question's own paragraph
     corpus = tmp_path / "w" / "squad-squad_sample" / "corpus"
     assert len(list(corpus.rglob("*.txt"))) == 6

@@ -16,7 +16,8 @@ SAMPLE = REPO / "tests" / "data" / "squad_sample.json"
 pytestmark = pytest.mark.model
 
 
-def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bf16", [True, False], ids=["bf16", "fp32"])
+def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     import dataclasses
 
     import torch
@@ -31,13 +32,15 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path) -> None:
         val_articles=1,
         max_length=128,
         stride=48,
+        bf16=bf16,
     )
     train(config)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 1
     metrics = train(dataclasses.replace(config, max_steps=2), resume=True)  # one more step
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert state["step"] == 2 and [h["step"] for h in state["history"]] == [1, 2]
-    assert metrics["questions"] > 0 and 0.0 <= metrics["f1"] <= 100.0
+    sample = metrics[SAMPLE.stem]
+    assert sample["questions"] > 0 and 0.0 <= sample["f1"] <= 100.0
 
     final = tmp_path / "final"
     assert (final / "model.safetensors").stat().st_size > 10_000_000
@@ -55,8 +58,25 @@ def test_training_refuses_held_out_articles(tmp_path: Path) -> None:
     data = {"version": "1.1", "data": [{"title": sorted(HELD_OUT_V11)[0], "paragraphs": []}]}
     path = tmp_path / "leak.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="held-out test articles"):
-        split_articles(path, 0)
+    with pytest.raises(ValueError, match="contains test articles"):
+        split_articles(path, 0, 13)
+
+
+def test_training_refuses_articles_of_a_dev_file_beside_it(tmp_path: Path) -> None:
+    import json
+
+    def squad(titles: list[str]) -> dict[str, object]:
+        return {"version": "1.1", "data": [{"title": t, "paragraphs": []} for t in titles]}
+
+    (tmp_path / "dev-v2.0.json").write_text(json.dumps(squad(["Oxygen", "Warsaw"])))
+    train_file = tmp_path / "train.json"
+    train_file.write_text(json.dumps(squad(["Normans", "Warsaw", "Zebra"])))
+    with pytest.raises(ValueError, match="Warsaw"):
+        split_articles(train_file, 1, 13)
+    train_file.write_text(json.dumps(squad(["Normans", "Zebra", "Apple"])))
+    kept, held = split_articles(train_file, 1, 13)
+    assert len(held) == 1 and sorted(kept + held) == ["Apple", "Normans", "Zebra"]
+    assert split_articles(train_file, 1, 13) == (kept, held)  # seeded
 
 
 def _tokenizer() -> object:
@@ -67,7 +87,7 @@ def _tokenizer() -> object:
     return AutoTokenizer.from_pretrained(str(model_path()))
 
 
-def test_all_answers_marks_every_distinct_gold_span() -> None:
+def test_every_distinct_gold_span_is_a_target() -> None:
     from citeqa.squad import load_squad
     from citeqa.train import featurize
 
@@ -75,10 +95,8 @@ def test_all_answers_marks_every_distinct_gold_span() -> None:
     q = next(q for q in questions if q.id == "56ddde6b9a695914005b9629")
     assert set(q.answers) == {"10th and 11th centuries", "in the 10th and 11th centuries"}
     tok = _tokenizer()
-    (first,) = featurize(tok, [q], 384, 128)
-    (every,) = featurize(tok, [q], 384, 128, all_answers=True)
-    assert len(first["start_positions"]) == 1 and len(every["start_positions"]) == 2
-    assert every["end_positions"] == first["end_positions"]  # both variants end alike
+    (every,) = featurize(tok, [q], 384, 128)
+    assert len(every["start_positions"]) == 2 and len(every["end_positions"]) == 1
     ids = every["input_ids"]
     decoded = {
         tok.decode(ids[s : every["end_positions"][0] + 1])  # type: ignore[attr-defined]
@@ -93,10 +111,10 @@ def test_unanswerable_and_missed_windows_point_at_cls() -> None:
 
     _, questions = load_squad(SAMPLE)
     unanswerable = next(q for q in questions if not q.answerable)
-    (feature,) = featurize(_tokenizer(), [unanswerable], 384, 128, all_answers=True)
+    (feature,) = featurize(_tokenizer(), [unanswerable], 384, 128)
     assert feature["start_positions"] == feature["end_positions"] == [0]
     answerable = next(q for q in questions if q.answerable)
-    windows = featurize(_tokenizer(), [answerable], 40, 16, all_answers=True)
+    windows = featurize(_tokenizer(), [answerable], 40, 16)
     assert len(windows) > 1
     assert any(w["start_positions"] == [0] for w in windows)
     assert any(w["start_positions"] != [0] for w in windows)
@@ -122,31 +140,86 @@ def test_span_loss_is_cross_entropy_for_one_gold_and_lower_with_more() -> None:
     assert span_loss(start, end, more_s, one_e) < expected
 
 
-def test_keep_unanswerable_samples_only_unanswerable_questions() -> None:
+def _question(qid: str, paragraph: int, context: str, question: str, answer: str) -> object:
+    from citeqa.squad import SquadQuestion
+
+    return SquadQuestion(
+        id=qid,
+        title="Rivers",
+        paragraph=paragraph,
+        context=context,
+        question=question,
+        answers=(answer,),
+        answer_starts=(context.index(answer),),
+    )
+
+
+def test_no_answer_pairs_skip_every_paragraph_that_holds_the_answer() -> None:
+    from citeqa.train import holds_answer, no_answer_pairs
+
+    contexts = [
+        "The Danube flows through Vienna and is 2,850 km long.",
+        # BM25's closest to the question after its own paragraph, but it holds the answer
+        # (in other case): pairing the question with it would teach a wrong "no answer".
+        "How long is the Danube? Guides say 2,850 KM, longer than the Rhine.",
+        "The Danube delta is a wetland on the Black Sea coast.",
+        "The Rhine rises in the Alps.",
+    ]
+    q = _question("q1", 0, contexts[0], "How long is the Danube river?", "2,850 km")
+    others = [
+        _question(f"o{i}", i, c, "What is this?", c.split()[1]) for i, c in enumerate(contexts)
+    ]
+    pair = no_answer_pairs([q, *others[1:]], 1.0, 13)[0]
+    assert pair.context == contexts[2] and pair.answers == () and pair.question == q.question
+    assert pair.id == "q1-none" and pair.paragraph == 2
+    for pair in no_answer_pairs([q, *others[1:]], 1.0, 13):
+        source = next(x for x in [q, *others] if x.id == pair.id.removesuffix("-none"))
+        assert pair.paragraph != source.paragraph
+        assert not holds_answer(pair.context, source.answers)
+
+
+def test_no_answer_pairs_on_real_squad_are_seeded_and_never_hold_an_answer() -> None:
     from citeqa.squad import load_squad
-    from citeqa.train import keep_unanswerable
+    from citeqa.train import holds_answer, no_answer_pairs
 
     _, questions = load_squad(SAMPLE)
     answerable = [q for q in questions if q.answerable]
-    assert answerable and len(answerable) < len(questions)
-    assert keep_unanswerable(questions, 1.0, 13) == questions
-    assert keep_unanswerable(questions, 0.0, 13) == answerable
-    # Many copies, so the seeded share is measurable; the order is kept.
-    many = [q for q in questions if not q.answerable] * 200
-    kept = keep_unanswerable(many, 0.25, 13)
-    assert 0.15 < len(kept) / len(many) < 0.35
-    assert kept == keep_unanswerable(many, 0.25, 13)
-    with pytest.raises(ValueError, match="unanswerable share"):
-        keep_unanswerable(questions, 1.5, 13)
+    pairs = no_answer_pairs(questions, 1.0, 13)
+    assert pairs and len(pairs) <= len(answerable)
+    by_id = {q.id: q for q in questions}
+    for pair in pairs:
+        source = by_id[pair.id.removesuffix("-none")]
+        assert pair.title == source.title and pair.paragraph != source.paragraph
+        assert not holds_answer(pair.context, source.answers) and not pair.answerable
+    assert no_answer_pairs(questions, 0.0, 13) == []
+    half = no_answer_pairs(questions, 0.5, 13)
+    assert half == no_answer_pairs(questions, 0.5, 13) and 0 < len(half) < len(pairs)
+    with pytest.raises(ValueError, match="negatives share"):
+        no_answer_pairs(questions, 1.5, 13)
+
+
+def test_length_batches_cover_every_window_once_and_pad_little() -> None:
+    import random
+
+    from citeqa.train import length_batches
+
+    lengths = [random.Random(i).randint(20, 256) for i in range(5000)]
+    batches = length_batches(lengths, 32, 7)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(5000))
+    assert all(len(b) <= 32 for b in batches)
+    assert length_batches(lengths, 32, 7) == batches and length_batches(lengths, 32, 8) != batches
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    assert padded < 1.05 * sum(lengths)  # random batches would pad to about 1.7x
 
 
 @pytest.mark.parametrize("share", ["1.5", "-0.1", "half", "nan"])
-def test_train_reader_rejects_a_bad_unanswerable_share_before_loading(
+def test_train_reader_rejects_a_bad_negatives_share_before_loading(
     share: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from citeqa import cli
 
-    args = ["train-reader", "--squad", str(SAMPLE), "--out", "unused", "--unanswerable", share]
+    args = ["train-reader", "--squad", str(SAMPLE), "--out", "unused", "--negatives", share]
     with pytest.raises(SystemExit) as exc:
         cli.main(args)
     assert exc.value.code == 2

@@ -138,28 +138,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ann-sizes", default="10000,100000", help="rows for --ann (comma-separated)")
     p.set_defaults(run=_cmd_bench)
 
+    p = sub.add_parser(
+        "fit-abstention", help="fit the span reader's abstention on held-out questions"
+    )
+    p.add_argument("--squad", type=Path, required=True, help="the SQuAD training JSON")
+    p.add_argument("--val-articles", type=int, default=10, help="as given to train-reader")
+    p.add_argument("--seed", type=int, default=13, help="as given to train-reader")
+    p.add_argument("--limit", type=int, default=1000, help="held-out questions to ask (twice)")
+    p.add_argument("--qa-set", type=Path, required=True, help="QA-set JSONL over seeds/")
+    p.add_argument("--split", default="dev", help="its split to fit on (never test)")
+    p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")
+    p.set_defaults(run=_cmd_fit_abstention)
+
     p = sub.add_parser("train-reader", help="fine-tune the span reader on SQuAD (CPU, slow)")
-    p.add_argument("--squad", type=Path, required=True, help="SQuAD v2.0-format JSON")
+    p.add_argument("--squad", type=Path, required=True, help="SQuAD-format training JSON")
+    p.add_argument(
+        "--extra", type=Path, action="append", default=[], help="more SQuAD-format JSON (QED)"
+    )
     p.add_argument("--out", type=Path, required=True, help="folder for checkpoints and models")
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--lr", type=float, default=8e-5)
-    p.add_argument("--batch-size", type=int, default=24)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=256)
-    p.add_argument("--stride", type=int, default=96)
-    p.add_argument("--val-articles", type=int, default=3)
+    p.add_argument("--stride", type=int, default=128)
+    p.add_argument("--val-articles", type=int, default=10)
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init", type=Path, help="a saved reader to continue training from")
-    p.add_argument("--all-answers", action="store_true", help="train on every gold answer variant")
     p.add_argument(
-        "--unanswerable",
+        "--negatives",
         type=_share,
-        default=1.0,
+        default=0.3,
         metavar="SHARE",
-        help="share of unanswerable questions to train on (default: all)",
+        help='share of questions also paired with a "no answer here" paragraph (default 0.3)',
     )
+    p.add_argument("--fp32", action="store_true", help="train without bf16 autocast")
     p.set_defaults(run=_cmd_train)
     return parser
 
@@ -296,20 +311,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print("error: no questions to evaluate", file=sys.stderr)
         return EXIT_USAGE
     if args.corpus is not None:
-        from citeqa.build import build_index
-        from citeqa.index import IndexSettings, staleness
-
         if index_dir is None:  # one index per corpus folder, so runs never mix corpora
             import hashlib
 
             tag = hashlib.sha256(str(args.corpus.resolve()).encode()).hexdigest()[:12]
             index_dir = args.work / f"index-{tag}"
-        try:
-            fresh = not staleness(index_dir, embedder, IndexSettings(), args.corpus)
-        except CiteQAError:
-            fresh = False
-        if not fresh:
-            build_index(args.corpus, index_dir, embedder, progress=True)
+        _ensure_index(args.corpus, index_dir, embedder)
     qa = QA.load(index_dir, reader=args.reader, embedder=embedder)
     top_k = 50 if gold else args.top_k  # gold: every passage of the question's sources
     rows = ev.run(qa, items, top_k=top_k, progress=sys.stderr.isatty(), gold_setting=gold)
@@ -362,6 +369,51 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_fit_abstention(args: argparse.Namespace) -> int:
+    import json
+
+    from citeqa import calibrate, squad_eval
+    from citeqa.evaluate import load_qa_set
+    from citeqa.pipeline import QA
+    from citeqa.read_span import MODEL_DIR
+    from citeqa.squad import load_squad
+    from citeqa.train import split_articles
+
+    if args.split == "test":
+        print("error: the test split is for reporting only", file=sys.stderr)
+        return EXIT_USAGE
+    _, val = split_articles(args.squad, args.val_articles, args.seed)
+    paragraphs, questions = load_squad(args.squad, articles=frozenset(val))
+    work = args.work / "fit-abstention"
+    squad_eval.write_corpus(paragraphs, work / "corpus")
+    embedder = make_embedder()
+    _ensure_index(work / "corpus", work / "index", embedder)
+    qa = QA.load(work / "index", reader="span", embedder=embedder)
+    texts = {squad_eval.source_of(p): p.context for p in paragraphs}
+    items = squad_eval.items(paragraphs, questions)
+    samples = calibrate.squad_samples(qa, items, texts, args.limit, args.seed)
+    seeds = QA.load(reader="span", embedder=embedder)
+    for item in load_qa_set(args.qa_set, split=args.split).items:
+        samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))
+    fitted = calibrate.fit(samples)
+    print(json.dumps(calibrate.describe(fitted, samples), indent=2))
+    print(f"wrote {calibrate.write(fitted, MODEL_DIR)}")
+    return EXIT_OK
+
+
+def _ensure_index(corpus: Path, index_dir: Path, embedder: Embedder) -> None:
+    """Build ``index_dir`` from ``corpus`` unless it is already fresh."""
+    from citeqa.build import build_index
+    from citeqa.index import IndexSettings, staleness
+
+    try:
+        fresh = not staleness(index_dir, embedder, IndexSettings(), corpus)
+    except CiteQAError:
+        fresh = False
+    if not fresh:
+        build_index(corpus, index_dir, embedder, progress=True)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from citeqa.train import TrainConfig, train
 
@@ -382,8 +434,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         max_steps=args.max_steps,
         init=str(args.init or ""),
-        all_answers=args.all_answers,
-        unanswerable=args.unanswerable,
+        extra=tuple(str(e) for e in args.extra),
+        negatives=args.negatives,
+        bf16=not args.fp32,
     )
     print(train(config, resume=args.resume))
     return EXIT_OK

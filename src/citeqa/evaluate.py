@@ -235,6 +235,10 @@ def summarise(rows: list[Row], threshold: float) -> dict[str, Any]:
         "em_no_abstain": mean([best_over("em", r.candidate, r.gold) for r in answerable]),
         "f1_no_abstain": mean([best_over("f1", r.candidate, r.gold) for r in answerable]),
         "abstention_recall": mean([float(r.abstained) for r in unanswerable]),
+        # SQuAD v2.0's official figures: every question, an abstention being the right
+        # answer to an unanswerable one (HasAns = em/f1 above, NoAns = abstention_recall)
+        "overall_em": mean([r.em for r in rows]),
+        "overall_f1": mean([r.f1 for r in rows]),
         "abstention_precision": (
             sum(1 for r in abstained if not r.gold) / len(abstained) if abstained else 1.0
         ),
@@ -326,6 +330,8 @@ def markdown(rep: dict[str, Any]) -> str:
         f"| F1 (answerable) | {s['f1']:.3f} |",
         f"| EM / F1 never abstaining | {s['em_no_abstain']:.3f} / {s['f1_no_abstain']:.3f} |",
         f"| abstention on unanswerable (recall) | {s['abstention_recall']:.3f} |",
+        f"| EM / F1 over all questions (SQuAD v2.0 overall) | {s['overall_em']:.3f}"
+        f" / {s['overall_f1']:.3f} |",
         f"| abstention precision | {s['abstention_precision']:.3f} |",
         f"| false abstention on answerable | {s['false_abstention']:.3f} |",
         f"| citation accuracy | {s['citation_accuracy']:.3f} |",

@@ -19,7 +19,7 @@ from citeqa.embed import Embedder, MiniLMEmbedder
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
 from citeqa.index import LoadedIndex, load_index, staleness
 from citeqa.read import Reader, Reading, SentenceReader
-from citeqa.readers import DEFAULT_READER, THRESHOLDS, make_reader
+from citeqa.readers import DEFAULT_READER, make_reader, threshold_of
 from citeqa.retrieve import RetrievalSettings, Retriever
 from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
 
@@ -72,7 +72,7 @@ class QA:
         self.embedder = embedder
         self.retriever = Retriever(index, retrieval)
         self.reader: Reader = reader if reader is not None else SentenceReader(index)
-        self.policy = policy or AbstentionPolicy(THRESHOLDS.get(self.reader.name, 0.5))
+        self.policy = policy or AbstentionPolicy(threshold_of(self.reader))
 
     @classmethod
     def load(
@@ -110,14 +110,23 @@ class QA:
         question = check_question(question)
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-        query = self.embedder.encode([question])[0]
-        hits = self.retriever.search(question, query, top_k, sources)
-        reading = self.reader.read(question, query, hits, min_confidence=self.policy.min_confidence)
+        hits, reading = self.read(question, top_k, sources=sources)
         related = [_citation(h) for h in hits]
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
             return Answer(asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related)
         return _answer(asked, reading, hits, related)
+
+    def read(
+        self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None
+    ) -> tuple[list[Hit], Reading | None]:
+        """The retrieved passages and the reader's best answer among them, whatever its
+        confidence: what ``ask`` decides on, and what abstention is fitted on."""
+        question = check_question(question)
+        query = self.embedder.encode([question])[0]
+        hits = self.retriever.search(question, query, top_k, sources)
+        reading = self.reader.read(question, query, hits, min_confidence=self.policy.min_confidence)
+        return hits, reading
 
 
 def _answer(question: str, reading: Reading, hits: list[Hit], related: list[Citation]) -> Answer:

@@ -38,6 +38,10 @@ class Evidence:
     """IDF-weighted share of the question's words found nowhere in the corpus."""
     missing_name: str
     """A name or acronym from the question that no document contains ("" if none)."""
+    margin: float = 0.0
+    """The span model's best span score less its [CLS] "no answer" score (span reader)."""
+    rank: int = 0
+    """Where the answer's passage stood among those retrieved (0: first)."""
 
 
 @dataclass(frozen=True)

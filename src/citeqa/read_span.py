@@ -3,15 +3,13 @@ package, choosing the answer's start and end tokens in the retrieved passages.
 
 Each passage is read in windows with a stride; span scores are start + end logits, so they
 compare across windows and passages of one question. The answer maps back to file offsets
-through the tokenizer's offset mapping. Whether to abstain is decided from the reader's
-margin over its [CLS] "no answer" score *and* the retrieval evidence (question words the
-corpus never mentions, a missing answer type), because the null score alone does not
-separate answerable from unanswerable questions.
+through the tokenizer's offset mapping. Whether to abstain is the calibrated probability
+that the answer is right (``abstain.py``): the model's margin over its [CLS] "no answer"
+score together with the retrieval evidence.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from citeqa import answer_types as at
+from citeqa.abstain import UNFITTED, Calibration
 from citeqa.batching import MicroBatcher
 from citeqa.errors import CiteQAError
 from citeqa.index import LoadedIndex
@@ -28,6 +27,7 @@ from citeqa.span import SpanGuess, Window
 from citeqa.types import Hit, Passage, Sentence
 
 MODEL_DIR = Path(__file__).resolve().parent / "models" / "reader"
+CALIBRATION = "abstention.json"
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,6 @@ class SpanSettings:
     max_length: int = 256
     stride: int = 96
     max_answer_tokens: int = 30
-    margin_scale: float = 4.0
-    """Confidence is sigmoid((span score - null score) / margin_scale), before evidence."""
     type_bonus: float = 2.0
     """Logit bonus for a span of the type the question asks for (a date for "when")."""
     rank_penalty: float = 4.0
@@ -78,6 +76,8 @@ class SpanReader:
 
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         self.settings = settings
+        fitted = model_dir / CALIBRATION
+        self.calibration = Calibration.load(fitted) if fitted.exists() else UNFITTED
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
         self.model = model.eval()
@@ -110,19 +110,24 @@ class SpanReader:
         sentence = _sentence_of(passage, passage.start + a, passage.start + b)
         typed = kind not in at.TYPED or _has_type(passage.text[a:b], kind, question)
         null = min(g.null_score for _, g, _ in guesses)
-        margin = guess.score - null
         ev = self.evidence.evidence_for(question, query, hit, sentence)
-        confidence = 1 / (1 + math.exp(-margin / self.settings.margin_scale))
-        confidence *= (1 - 0.5 * ev.unknown) * (1.0 if typed else 0.5)
-        if ev.missing_name:
-            confidence = 0.0
+        evidence = Evidence(
+            kind,
+            typed,
+            ev.dense,
+            ev.coverage,
+            ev.unknown,
+            ev.missing_name,
+            margin=guess.score - null,
+            rank=hits.index(hit),
+        )
         return Reading(
             hit=hit,
             sentence=sentence,
             start=passage.start + a,
             end=passage.start + b,
-            confidence=max(0.0, min(1.0, confidence)),
-            evidence=Evidence(kind, typed, ev.dense, ev.coverage, ev.unknown, ev.missing_name),
+            confidence=self.calibration.confidence(evidence),
+            evidence=evidence,
         )
 
     def _windows(self, pairs: list[tuple[str, str]]) -> list[list[Window]]:

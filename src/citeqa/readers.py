@@ -23,7 +23,16 @@ DEFAULT_READER = "hybrid"
 # from 0.2 to 0.35. Its rank penalty (``SpanSettings.rank_penalty``) then changed which
 # spans it picks: the objective is flat from 0.25 to 0.4 (0.545 to 0.549), and 0.25 keeps
 # false abstention at 5% of answerable dev questions against 29% at 0.4.
-THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25, "span": 0.25}
+THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25}
+
+
+def threshold_of(reader: Reader) -> float:
+    """The reader's abstention threshold: fitted with its calibration for the span reader
+    (``abstain.py``), from ``THRESHOLDS`` for the others."""
+    calibration = getattr(reader, "calibration", None)
+    if calibration is not None:
+        return float(calibration.threshold)
+    return THRESHOLDS.get(reader.name, 0.5)
 
 
 def make_reader(name: str, index: LoadedIndex) -> Reader:

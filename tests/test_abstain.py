@@ -1,0 +1,82 @@
+"""The span reader's abstention: the logistic fit, the threshold, the fitting data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citeqa import abstain, calibrate
+from citeqa.evaluate import QAItem
+from citeqa.read import Evidence
+
+
+def test_logistic_fit_recovers_known_weights() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 2))
+    p = 1 / (1 + np.exp(-(2.0 * x[:, 0] - 1.0 * x[:, 1] + 0.5)))
+    y = (rng.random(4000) < p).astype(float)
+    w, b = abstain.fit_logistic(x, y, l2=0.0)
+    assert w == pytest.approx([2.0, -1.0], abs=0.2) and b == pytest.approx(0.5, abs=0.15)
+
+
+def test_threshold_trades_answers_against_abstentions() -> None:
+    # Two right answers at 0.9 and 0.8, an unanswerable question at 0.6, a wrong answer
+    # at 0.3: answering down to 0.8 is best (2 right + 1 abstention + 0 = 3 of 4).
+    conf, f1 = [0.9, 0.8, 0.6, 0.3], [1.0, 1.0, 0.0, 0.0]
+    answerable = [True, True, False, True]
+    t = abstain.best_threshold([(conf, f1, answerable)])
+    assert 0.6 < t <= 0.8
+    # Groups count alike, whatever their size: a one-question group right only at 0.4
+    # or below (0.5 + 1 against 0.75 + 0, halved) pulls the threshold down to it.
+    t2 = abstain.best_threshold([(conf, f1, answerable), ([0.4], [1.0], [True])])
+    assert 0.3 < t2 <= 0.4
+
+
+def test_calibration_round_trips_and_refuses_other_features(tmp_path: Path) -> None:
+    cal = abstain.Calibration((0.3, -0.2, 1.0, 0.5, -1.0, -4.0, -0.7), -0.4, 0.42)
+    path = tmp_path / "abstention.json"
+    cal.save(path)
+    assert abstain.Calibration.load(path) == cal
+    data = json.loads(path.read_text())
+    data["features"] = ["margin"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="fitted on features"):
+        abstain.Calibration.load(path)
+
+
+def test_confidence_rises_with_the_margin_and_falls_for_a_missing_name() -> None:
+    cal = abstain.UNFITTED
+
+    def ev(margin: float, missing: str = "") -> Evidence:
+        return Evidence("other", True, 0.5, 0.5, 0.0, missing, margin=margin, rank=0)
+
+    assert cal.confidence(ev(-4)) < cal.confidence(ev(0)) == 0.5 < cal.confidence(ev(4))
+    assert cal.confidence(ev(4, "Tencent")) < 0.01
+
+
+class _RecordingQA:
+    """Stands in for ``QA.read``: records which sources each question was asked over."""
+
+    def __init__(self) -> None:
+        self.asked: list[frozenset[str] | None] = []
+
+    def read(self, question: str, *, sources: frozenset[str] | None = None) -> tuple[list, None]:
+        self.asked.append(sources)
+        return [], None
+
+
+def test_near_misses_are_asked_only_over_sources_without_the_answer() -> None:
+    texts = {
+        "a.txt": "The Danube is 2,850 km long.",
+        "b.txt": "Guides give 2,850 KM for the Danube.",
+        "c.txt": "The Rhine rises in the Alps.",
+    }
+    item = QAItem("q1", "How long is the Danube?", ("2,850 km",), ("a.txt",))
+    qa = _RecordingQA()
+    samples = calibrate.squad_samples(qa, [item], texts, 10, 13)
+    assert qa.asked == [None, frozenset({"c.txt"})]
+    assert [s.answerable for s in samples] == [True, False]
+    assert not any(s.right for s in samples)  # no reading: nothing is right
