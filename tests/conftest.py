@@ -84,6 +84,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     home = tmp_path_factory.mktemp("serve-home")
     shutil.copytree(SEEDS, home / "seeds")
     (home / "seeds" / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
-    env = {**os.environ, "CITEQA_HOME": str(home)}
+    env = {k: v for k, v in os.environ.items() if k != "CITEQA_TOKEN"}  # an open server
+    env["CITEQA_HOME"] = str(home)
     with served(None, env=env, log=home / "serve.log") as srv:
         yield srv.url, home

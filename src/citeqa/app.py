@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from citeqa import chat_format as fmt
+from citeqa.auth import RateLimiter, exposure_warning, parse_bearer, retry_after
 from citeqa.errors import CiteQAError
 
 if TYPE_CHECKING:
     import gradio as gr
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
+    from citeqa.auth import Rate, Token
     from citeqa.pipeline import QA
 
 log = logging.getLogger(__name__)
@@ -192,23 +196,58 @@ def build_app(qa: QA) -> gr.Blocks:
     return demo  # type: ignore[no-any-return]
 
 
-def json_api(qa: QA) -> Any:
+AUTH_REALM = 'Bearer realm="citeqa"'
+LOGIN_MESSAGE = "Any user name; the password is this server's token."
+
+
+def refuse_unauthorized(token: Token, request: Request) -> JSONResponse | None:
+    """None when the request carries ``Authorization: Bearer <token>``, else the 401 to
+    send: the reason and nothing else (RFC 6750)."""
+    from starlette.responses import JSONResponse
+
+    given = parse_bearer(request.headers.get("authorization"))
+    if given is None:
+        reason, challenge = "send the token as Authorization: Bearer <token>", AUTH_REALM
+    elif not token.matches(given):
+        reason, challenge = "the token is not valid", f'{AUTH_REALM}, error="invalid_token"'
+    else:
+        return None
+    return JSONResponse({"error": reason}, status_code=401, headers={"WWW-Authenticate": challenge})
+
+
+def json_api(qa: QA, *, token: Token | None = None, rate: Rate | None = None) -> Any:
     """``POST /api/ask`` with ``{"question": "..."}`` returns ``Answer.to_dict()``: one
     request, one JSON answer, for scripts. It skips the chat queue's session and
     event-stream machinery, which under load costs the server more than answering does
     (README, Measured). The same limits hold: ``CONCURRENCY_LIMIT`` questions in flight,
-    at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400 with the reason."""
+    at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400 with the reason.
+
+    With ``token``, a request without it is a 401; with ``rate``, a client (by address)
+    over it gets a 429 with ``Retry-After``. The token is checked first: a caller without
+    it learns nothing and spends no one's budget."""
     import anyio
     from fastapi import FastAPI
-    from starlette.requests import Request
     from starlette.responses import JSONResponse
 
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     limiter = anyio.CapacityLimiter(CONCURRENCY_LIMIT)
+    per_client = RateLimiter(rate) if rate is not None else None
     pending = 0
 
     async def ask(request: Request) -> JSONResponse:
         nonlocal pending
+        if token is not None:
+            refused = refuse_unauthorized(token, request)
+            if refused is not None:
+                return refused
+        if per_client is not None:
+            wait = per_client.check(request.client.host if request.client else "unknown")
+            if wait > 0:
+                return JSONResponse(
+                    {"error": f"too many questions: at most {per_client.rate} from one client"},
+                    status_code=429,
+                    headers={"Retry-After": retry_after(wait)},
+                )
         try:
             body = await request.json()
         except ValueError:
@@ -249,8 +288,24 @@ def settle() -> None:
     gc.freeze()
 
 
-def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Load once, then serve until interrupted. Never a public share link."""
+def serve(
+    index_dir: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    *,
+    token: Token | None = None,
+    rate: Rate | None = None,
+) -> None:
+    """Load once, then serve until interrupted. Never a public share link.
+
+    With ``token``, every endpoint needs it: ``/api/ask`` as a Bearer token, the chat and
+    its Gradio endpoints through Gradio's login (any user name, the token as password).
+    ``rate`` limits ``/api/ask`` per client address."""
+    # Before the slow part, so whoever started the server sees it at once.
+    if (warning := exposure_warning(host, port, token)) is not None:
+        log.warning(warning)
+    if token is not None and token.short:
+        log.warning("the token is short: a long random one is much harder to guess")
     import gradio as gr
     import uvicorn
 
@@ -261,7 +316,7 @@ def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 78
     demo = build_app(qa)
     demo.state_session_capacity = STATE_SESSIONS
     app = gr.mount_gradio_app(
-        json_api(qa),
+        json_api(qa, token=token, rate=rate),
         demo,
         path="/",
         server_name=host,
@@ -271,8 +326,16 @@ def serve(index_dir: Path | None = None, host: str = "127.0.0.1", port: int = 78
         ssr_mode=False,
         css=CSS,
         theme=gr.themes.Soft(),
+        # Gradio then asks for its login cookie on every route of its own (page config,
+        # queue, call API, files) and shows a login form instead of the app.
+        auth=(lambda _user, password: token.matches(password)) if token is not None else None,
+        auth_message=LOGIN_MESSAGE if token is not None else None,
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     settle()
-    print(f"citeqa: serving on http://{host}:{port}/", flush=True)
+    notes = ["token required"] if token is not None else []
+    if rate is not None:
+        notes.append(f"/api/ask at most {rate} per client")
+    shown = f" ({'; '.join(notes)})" if notes else ""
+    print(f"citeqa: serving on http://{host}:{port}/{shown}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,13 +57,15 @@ def served(
     *,
     env: dict[str, str] | None = None,
     log: Path | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Served]:
     """``citeqa serve`` on a free loopback port, for as long as the block runs; its output
-    goes to ``log`` when given."""
+    goes to ``log`` when given, and ``args`` are added to its command line."""
     port = free_port()
     cmd = [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port)]
     if index_dir is not None:
         cmd += ["--index", str(index_dir)]
+    cmd += list(args)
     out = log.open("w") if log is not None else subprocess.DEVNULL
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
