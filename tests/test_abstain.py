@@ -80,3 +80,13 @@ def test_near_misses_are_asked_only_over_sources_without_the_answer() -> None:
     assert qa.asked == [None, frozenset({"c.txt"})]
     assert [s.answerable for s in samples] == [True, False]
     assert not any(s.right for s in samples)  # no reading: nothing is right
+
+
+def test_row_weights_count_like_repeated_rows() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 2))
+    y = (rng.random(300) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    doubled = abstain.fit_logistic(np.vstack([x, x[:100]]), np.concatenate([y, y[:100]]))
+    weights = np.concatenate([np.full(100, 2.0), np.ones(200)])
+    weighted = abstain.fit_logistic(x, y, weights=weights)
+    assert weighted[0] == pytest.approx(doubled[0]) and weighted[1] == pytest.approx(doubled[1])

@@ -68,17 +68,21 @@ UNFITTED = Calibration(weights=(0.25, 0.0, 0.0, 0.0, 0.0, -10.0, 0.0), bias=0.0,
 and nothing answered about a name the documents never mention."""
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> tuple[np.ndarray, float]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-2, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
     """Weights and bias of an L2-regularised logistic regression, by Newton's method
-    (seven features and a few thousand rows: a handful of exact steps)."""
+    (seven features and a few thousand rows: a handful of exact steps). ``weights``
+    scale each row's share of the loss."""
     a = np.hstack([x, np.ones((len(x), 1))])
+    r = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float)
     w = np.zeros(a.shape[1])
     ridge = l2 * np.eye(a.shape[1])
     ridge[-1, -1] = 0.0  # the bias is not shrunk
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(a @ w, -50, 50)))
-        grad = a.T @ (p - y) + ridge @ w
-        hess = (a * (p * (1 - p))[:, None]).T @ a + ridge
+        grad = a.T @ (r * (p - y)) + ridge @ w
+        hess = (a * (r * p * (1 - p))[:, None]).T @ a + ridge
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:

@@ -17,6 +17,7 @@ from citeqa.errors import CiteQAError, CorpusError, IndexFolderError, InvalidQue
 from citeqa.readers import DEFAULT_READER, READERS
 
 if TYPE_CHECKING:
+    from citeqa.auth import Rate
     from citeqa.embed import Embedder
     from citeqa.index import IndexSettings
 
@@ -95,12 +96,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="require the token in FILE on every endpoint (else $CITEQA_TOKEN, if set)",
+    )
+    p.add_argument(
+        "--rate",
+        type=_rate,
+        default=None,
+        metavar="N/min",
+        help="limit /api/ask to N questions per client address (N/s, N/min or N/h; default off)",
+    )
+    # Named so that `--token SECRET` is refused rather than read as an abbreviation of
+    # --token-file, which would then print the secret as the file it cannot open.
+    p.add_argument("--token", type=_no_token_flag, help=argparse.SUPPRESS)
     p.set_defaults(run=_cmd_serve)
 
     p = sub.add_parser("eval", help="measure answers, abstention and retrieval on a QA set")
     p.add_argument("qa_set", type=Path, nargs="?", help="QA-set JSONL (see README)")
     p.add_argument("--squad", type=Path, default=None, help="evaluate on a SQuAD JSON instead")
-    p.add_argument("--articles", default=None, help="SQuAD articles: A,B,... or held-out")
+    p.add_argument(
+        "--articles", default=None, help="SQuAD articles: A,B,..., held-out or validation"
+    )
     p.add_argument(
         "--setting",
         choices=("open", "gold"),
@@ -142,9 +162,8 @@ def _parser() -> argparse.ArgumentParser:
         "fit-abstention", help="fit the span reader's abstention on held-out questions"
     )
     p.add_argument("--squad", type=Path, required=True, help="the SQuAD training JSON")
-    p.add_argument("--val-articles", type=int, default=10, help="as given to train-reader")
-    p.add_argument("--seed", type=int, default=13, help="as given to train-reader")
     p.add_argument("--limit", type=int, default=1000, help="held-out questions to ask (twice)")
+    p.add_argument("--seed", type=int, default=13, help="which held-out questions")
     p.add_argument("--qa-set", type=Path, required=True, help="QA-set JSONL over seeds/")
     p.add_argument("--split", default="dev", help="its split to fit on (never test)")
     p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")
@@ -270,11 +289,36 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from citeqa.app import serve
+    import os
 
+    from citeqa.app import serve
+    from citeqa.auth import AuthConfigError, read_token
+
+    try:  # before anything slow: a bad token source is a usage error, not a late traceback
+        token = read_token(args.token_file, os.environ)
+    except AuthConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logging.getLogger("citeqa").setLevel(logging.INFO)
-    serve(args.index, host=args.host, port=args.port)
+    serve(args.index, host=args.host, port=args.port, token=token, rate=args.rate)
     return EXIT_OK
+
+
+def _rate(text: str) -> Rate:
+    """An argparse type for --rate: a bad value is a usage error naming the expected form."""
+    from citeqa.auth import AuthConfigError, parse_rate
+
+    try:
+        return parse_rate(text)
+    except AuthConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _no_token_flag(_text: str) -> str:
+    raise argparse.ArgumentTypeError(
+        "there is no --token: a secret on the command line shows in `ps` and shell"
+        " history; set CITEQA_TOKEN or give --token-file FILE"
+    )
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -294,9 +338,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.squad is not None:
         from citeqa import squad_eval
 
-        work = args.work / f"squad-{args.squad.stem}"  # one corpus and index per file
+        # one corpus and index per file (and for a training file's validation articles)
+        tag = "-validation" if args.articles == squad_eval.VALIDATION else ""
+        work = args.work / f"squad-{args.squad.stem}{tag}"
         args.corpus, all_items = squad_eval.prepare(
-            args.squad, work, articles=squad_eval.parse_articles(args.articles)
+            args.squad,
+            work,
+            articles=squad_eval.parse_articles(args.articles, args.squad),
+            only_articles=args.articles == squad_eval.VALIDATION,
         )
         index_dir = work / "index"
         name = f"{args.squad.name} ({args.articles or 'all'} articles, {args.setting}"
@@ -377,20 +426,18 @@ def _cmd_fit_abstention(args: argparse.Namespace) -> int:
     from citeqa.pipeline import QA
     from citeqa.read_span import MODEL_DIR
     from citeqa.squad import load_squad
-    from citeqa.train import split_articles
 
     if args.split == "test":
         print("error: the test split is for reporting only", file=sys.stderr)
         return EXIT_USAGE
-    _, val = split_articles(args.squad, args.val_articles, args.seed)
-    paragraphs, questions = load_squad(args.squad, articles=frozenset(val))
-    work = args.work / "fit-abstention"
-    squad_eval.write_corpus(paragraphs, work / "corpus")
+    val = squad_eval.parse_articles(squad_eval.VALIDATION, args.squad)
+    work = args.work / f"squad-{args.squad.stem}-validation"  # the index eval uses too
+    corpus, items = squad_eval.prepare(args.squad, work, articles=val, only_articles=True)
     embedder = make_embedder()
-    _ensure_index(work / "corpus", work / "index", embedder)
+    _ensure_index(corpus, work / "index", embedder)
     qa = QA.load(work / "index", reader="span", embedder=embedder)
+    paragraphs, _ = load_squad(args.squad, articles=val)
     texts = {squad_eval.source_of(p): p.context for p in paragraphs}
-    items = squad_eval.items(paragraphs, questions)
     samples = calibrate.squad_samples(qa, items, texts, args.limit, args.seed)
     seeds = QA.load(reader="span", embedder=embedder)
     for item in load_qa_set(args.qa_set, split=args.split).items:

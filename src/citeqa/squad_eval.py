@@ -14,14 +14,22 @@ from citeqa.evaluate import QAItem
 from citeqa.squad import HELD_OUT_V11, SquadParagraph, SquadQuestion, load_squad
 
 HELD_OUT = "held-out"
+VALIDATION = "validation"
 
 
-def parse_articles(spec: str | None) -> frozenset[str] | None:
-    """``None`` (all), ``held-out`` (the 13 v1.1-only articles) or ``A,B,...``."""
+def parse_articles(spec: str | None, squad: Path) -> frozenset[str] | None:
+    """``None`` (all), ``held-out`` (the 13 v1.1-only articles), ``validation`` (the
+    articles of a training file that ``citeqa train-reader`` holds out, with its default
+    count and seed) or ``A,B,...``."""
     if not spec:
         return None
     if spec == HELD_OUT:
         return HELD_OUT_V11
+    if spec == VALIDATION:
+        from citeqa.train import TrainConfig, split_articles
+
+        defaults = TrainConfig(squad="", out="")
+        return frozenset(split_articles(squad, defaults.val_articles, defaults.seed)[1])
     return frozenset(a.strip() for a in spec.split(",") if a.strip())
 
 
@@ -60,12 +68,16 @@ def items(paragraphs: list[SquadParagraph], questions: list[SquadQuestion]) -> l
 
 
 def prepare(
-    squad: Path, workdir: Path, *, articles: frozenset[str] | None
+    squad: Path, workdir: Path, *, articles: frozenset[str] | None, only_articles: bool = False
 ) -> tuple[Path, list[QAItem]]:
     """Write every paragraph of ``squad`` as the corpus under ``workdir``, and return it
-    with the questions of ``articles`` (all when None) as QA items. The corpus is always
-    the whole file, so other articles' paragraphs compete in retrieval, as in real use."""
+    with the questions of ``articles`` (all when None) as QA items. The corpus is the whole
+    file, so other articles' paragraphs compete in retrieval, as in real use; with
+    ``only_articles`` it is just those articles (the validation articles of a training
+    file, whose other articles the reader was trained on)."""
     paragraphs, questions = load_squad(squad)
+    if only_articles and articles is not None:
+        paragraphs = [p for p in paragraphs if p.title in articles]
     if articles is not None:
         if not any(p.title in articles for p in paragraphs):
             raise ValueError(f"{squad} has none of the articles asked for")
