@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 MAX_ANSWER_TOKENS = 30
 """As the span reader's default (``SpanSettings.max_answer_tokens``)."""
 
+EXTRA_VAL_SHARE = 0.03
+"""Share of an extra training file's articles held out for validation."""
+
 DEV_FILES = ("dev-v1.1.json", "dev-v2.0.json")
 """Test sets: a training file beside them may share none of their articles."""
 
@@ -45,8 +48,8 @@ class TrainConfig:
     squad: str
     out: str
     extra: tuple[str, ...] = ()
-    """More SQuAD-format training files (QED); a seeded share of their articles is held out
-    for validation too."""
+    """More SQuAD-format training files (QED); a seeded ``EXTRA_VAL_SHARE`` of their
+    articles is held out for validation too."""
     epochs: int = 1
     lr: float = 1e-4
     batch_size: int = 32
@@ -262,7 +265,9 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     train_qs, val_sets, n_pairs = [], {}, 0
     for i, name in enumerate((config.squad, *config.extra)):
         path = Path(name)
-        n_val = config.val_articles if i == 0 else math.ceil(len(article_titles(path)) * 0.03)
+        n_val = config.val_articles
+        if i > 0:  # QED: thousands of one-paragraph titles
+            n_val = math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
         qs, val_qs, n = training_questions(path, n_val, config.seed, config.negatives)
         train_qs += qs
         val_sets[path.stem] = val_qs
@@ -271,7 +276,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Eager
     # attention and no dropout: on 2 cores under bf16 autocast, SDPA's attention and
-    # dropout's random masks each cost more than the rest of a training step (README).
+    # dropout's random masks each cost about as much as the rest of a step (MODEL_CARD.md).
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(base),
         dtype=torch.float32,
