@@ -26,6 +26,10 @@ import numpy as np
 from citeqa import abstain
 from citeqa.evaluate import QAItem
 from citeqa.metrics import best_over, expected_calibration_error
+from citeqa.read import Evidence
+
+NOTHING_READ = Evidence("", False, 0.0, 0.0, 1.0, "?", margin=-20.0)
+"""The evidence of a question the reader found no text for: every signal says "no"."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,7 @@ def sample(qa: Any, item: QAItem, group: str, sources: frozenset[str] | None = N
     """One question asked with abstention off, as the numbers the calibration learns from."""
     _, reading = qa.read(item.question, sources=sources)
     if reading is None:  # nothing to answer with: as sure a "no" as there is
-        feats = [-20.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
-        return Sample(group, tuple(feats), 0.0, item.answerable)
+        return Sample(group, tuple(abstain.features(NOTHING_READ)), 0.0, item.answerable)
     passage = reading.hit.passage
     text = passage.text[reading.start - passage.start : reading.end - passage.start]
     f1 = best_over("f1", text, item.answers) if item.answerable else 0.0
