@@ -25,9 +25,12 @@ def test_model_ships_in_the_package() -> None:
 
 def test_encode_is_normalised_float32_and_order_preserving(minilm: MiniLMEmbedder) -> None:
     assert isinstance(minilm, Embedder)
+    # One text takes a path of its own (the transformer called directly); a batch goes
+    # through SentenceTransformer. Both must give the same vectors, truncation included.
     texts = ["short", "a much longer sentence about film studios in Hong Kong", "", "x" * 50]
+    texts.append("film studio " * 300)
     vecs = minilm.encode(texts)
-    assert vecs.shape == (4, 384) and vecs.dtype == np.float32
+    assert vecs.shape == (5, 384) and vecs.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vecs, axis=1), 1.0, rtol=1e-5)
     one_by_one = np.vstack([minilm.encode([t]) for t in texts])
     np.testing.assert_allclose(vecs, one_by_one, atol=1e-5)

@@ -34,10 +34,10 @@ EXAMPLES = [
     "What share of Alibaba's revenue comes from AMEG?",
 ]
 
-# QA.ask is thread-safe, and its model passes are micro-batched (batching.py): questions
-# in flight together share one forward pass. So more questions in flight make each pass
-# cheaper per question; 16 fills a batch without holding much memory (`citeqa bench
-# --load`, with only the query encode batched: 4 in flight gave 17.5 answers/s, 16 gave 20).
+# QA.ask is thread-safe: its query encodes are micro-batched (batching.py), so questions in
+# flight together share one forward pass, and the reader's forward passes take turns. 16 in
+# flight fills an encode batch without holding much memory (`citeqa bench --load`: 4 in
+# flight gave 17.5 answers/s, 16 gave 20, measured with the earlier default reader).
 CONCURRENCY_LIMIT = 16
 QUEUE_MAX = 256
 """Waiting requests beyond this are refused at once rather than piling up."""

@@ -106,6 +106,8 @@ class MiniLMEmbedder:
         inside one call, so batching here costs no extra padding."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) == 1:
+            return self._encode_one(texts[0])
         model = self.model
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -126,6 +128,22 @@ class MiniLMEmbedder:
         if bar is not None:
             bar.close()
         return normalise(out)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One text (a question): the transformer and the model's mean pooling called
+        directly. ``SentenceTransformer.encode``'s per-call overhead made a question's
+        vector cost 9.1 ms at p50 and 21.8 ms on average against 5.9 and 6.6 this way (2
+        cores, README); the vectors are equal within float error (tests)."""
+        import torch
+
+        model = self.model
+        with self._lock:  # a fast tokenizer is not re-entrant
+            enc = model.tokenizer(
+                [text], truncation=True, max_length=model.max_seq_length, return_tensors="pt"
+            )
+        with torch.inference_mode():
+            tokens = model[0].auto_model(**enc).last_hidden_state[0]
+        return normalise(tokens.mean(dim=0, keepdim=True).numpy())
 
 
 def _progress(total: int, *, enabled: bool) -> Any:

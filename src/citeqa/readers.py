@@ -9,19 +9,19 @@ if TYPE_CHECKING:
     from citeqa.index import LoadedIndex
     from citeqa.read import Reader
 
-READERS = ("span", "hybrid", "sentence")
-DEFAULT_READER = "hybrid"
-"""The span reader scores best on the seeds test split and on SQuAD, but with its rank
-penalty it answers the app's own example questions wrongly (README, "Results"); the
-hybrid reader stays the default until that is refitted and measured."""
+READERS = ("span", "sentence")
+DEFAULT_READER = "span"
+"""The span reader scores best on the seeds test split and on SQuAD (README, "Results").
+The sentence reader needs no model: a baseline for ``citeqa eval``, and the source of the
+span reader's retrieval evidence (``read.py``)."""
 
 # The span reader's confidence is a fitted probability and its threshold is fitted with it
-# (``abstain.py``, ``citeqa fit-abstention``). The rule-based readers' confidences have
-# scales of their own; their thresholds were fitted on the dev split of the seeds QA set as
-# the value that maximises answer F1 over answerable questions plus correct abstentions
-# over unanswerable ones (the coverage curve of `citeqa eval tests/data/seeds_qa.jsonl
-# --split dev --reader NAME`).
-THRESHOLDS = {"sentence": 0.25, "hybrid": 0.25}
+# (``abstain.py``, ``citeqa fit-abstention``). The sentence reader's confidence has a scale
+# of its own; its threshold was fitted on the dev split of the seeds QA set as the value
+# that maximises answer F1 over answerable questions plus correct abstentions over
+# unanswerable ones (the coverage curve of `citeqa eval tests/data/seeds_qa.jsonl --split
+# dev --reader sentence`).
+THRESHOLDS = {"sentence": 0.25}
 
 
 def threshold_of(reader: Reader) -> float:
@@ -42,8 +42,4 @@ def make_reader(name: str, index: LoadedIndex) -> Reader:
         from citeqa.read_span import SpanReader
 
         return SpanReader(index)
-    if name == "hybrid":
-        from citeqa.read_span import HybridReader
-
-        return HybridReader(index)
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")
