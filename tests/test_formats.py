@@ -331,3 +331,21 @@ def test_script_and_consent_text_is_never_an_answer(real_qa: tuple[QA, Path]) ->
     qa, _ = real_qa
     ans = qa.ask("What does the tracking script say about visitors?")
     assert "99,000" not in ans.text and all("99,000" not in c.text for c in ans.related)
+
+
+def test_explain_names_the_extractor_and_what_it_left_out(
+    mixed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(mixed / "locked.pdf", make_pdf(password="secret"))
+    assert cli.main(["index", str(mixed), "--explain"]) == 0
+    out = capsys.readouterr().out
+    section = {block.split(":", 1)[0]: block for block in out.split("\n\n") if ": " in block[:40]}
+    assert "read by: pypdfium2 " in section["report.pdf"] and "(2 pages)" in section["report.pdf"]
+    assert f"repeated header or footer ×2: '{PDF_HEADER}'" in section["report.pdf"]
+    assert "page number ×2: 'Page 1 of 2'" in section["report.pdf"]
+    assert "read by: trafilatura " in section["festival.html"]
+    assert "script block ×2" in section["festival.html"]
+    assert "outside the article: 'Accept all'" in section["festival.html"]
+    assert "read by: python-docx " in section["minutes.docx"]
+    assert "read by: the file itself" in section["notes.txt"]
+    assert "locked.pdf: encrypted PDF" in out
