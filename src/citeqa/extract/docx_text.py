@@ -35,8 +35,9 @@ def extract_docx(data: bytes) -> Extraction:
         text = item.text.strip()
         if text:
             parts.append(text)
-            style = item.style.name if item.style is not None else ""
-            if title is None and style in ("Title", "Heading 1"):
+            # The style id, not ``item.style``: resolving the style object scans every
+            # style in the document, per paragraph (seconds for a long document).
+            if title is None and item._p.style in ("Title", "Heading1"):
                 title = " ".join(text.split())
     text = "\n\n".join(parts)
     if not text:
