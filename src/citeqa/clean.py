@@ -158,10 +158,9 @@ def furniture_reason(line: str) -> str | None:
                 return reason
     if is_cookie_line(line) and not is_legal_links(line):
         return "cookie or consent notice"
-    if words <= 30:
-        reason = _notice_reason(line)
-        if reason is not None:
-            return reason
+    notice = _notice_reason(line) if words <= 30 else None
+    if notice is not None:
+        return notice
     if _COPYRIGHT.match(line) and words <= 25:
         return "copyright footer"
     if words == 0:
