@@ -62,6 +62,11 @@ def test_pdf_text_is_built_page_by_page(tmp_path: Path) -> None:
     assert PDF_HEADER not in doc.text and "Page 1 of 2" not in doc.text
     assert {d.reason for d in doc.dropped} == {"repeated header or footer", "page number"}
     assert doc.title == PDF_HEADER
+    passages = chunk_document(doc)
+    page_of = [sum(start <= p.start for start in doc.pages) for p in passages]
+    assert page_of == sorted(page_of) and set(page_of) == {1, 2}
+    for p, page in zip(passages, page_of, strict=True):  # no passage spans two pages
+        assert sum(start < p.end for start in doc.pages) == page
 
 
 def test_pdf_hyphenated_line_breaks_are_joined(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ back, so every offset citeqa reports can be checked against the file.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import logging
@@ -129,6 +130,7 @@ def load_document(
             extractor=fmt.extractor,
             pages=extraction.pages,
             dropped=extraction.dropped,
+            blocks=_split_at_pages(doc.blocks, extraction.pages),
         )
     if b"\x00" in data[:_BINARY_SNIFF]:
         raise _Unreadable("binary file (contains NUL bytes)")
@@ -249,6 +251,18 @@ def _title(text: str, blocks: list[Block], source: str) -> str:
         return first
     head = " ".join(words[:12])
     return head + ("…" if len(words) > 12 else "")
+
+
+def _split_at_pages(blocks: tuple[Block, ...], pages: tuple[int, ...]) -> tuple[Block, ...]:
+    """A new region at each page, so that no passage spans two pages and every citation
+    has one page to point at."""
+    if not pages:
+        return blocks
+    paged = [
+        Block(b.start, b.end, b.region * (len(pages) + 1) + bisect.bisect_right(pages, b.start))
+        for b in blocks
+    ]
+    return tuple(_renumber(paged))
 
 
 def _renumber(blocks: list[Block]) -> list[Block]:

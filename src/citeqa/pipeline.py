@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa import paths
@@ -149,11 +149,7 @@ def _answer(
         page=index.page_at(passage.source, reading.sentence.start),
     )
     # Evidence first: the answer's passage, then any other passage stating the same text.
-    # Its page is the answer's own, which may follow the page the passage starts on.
-    first = replace(
-        _citation(reading.hit, index), page=index.page_at(passage.source, reading.start)
-    )
-    citations = [first]
+    citations = [_citation(reading.hit, index)]
     citations += [
         _citation(h, index) for h in hits if h is not reading.hit and text in h.passage.text
     ]

@@ -112,8 +112,8 @@ class Citation:
     text: str
     score: float
     page: int | None = None
-    """The page (from 1) of paged documents (PDF) where the cited text starts; for the
-    citation that holds the answer, the answer's page."""
+    """The page (from 1) of the cited text, in paged documents (PDF); passages never span
+    two pages."""
 
 
 EMPTY_CITATION = Citation(source="", title="", passage_id="", start=0, end=0, text="", score=0.0)
