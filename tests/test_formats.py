@@ -31,6 +31,7 @@ from citeqa import QA, cli, extract
 from citeqa import index as ix
 from citeqa.build import build_index
 from citeqa.chunk import chunk_document
+from citeqa.errors import CorpusError
 from citeqa.extract import ExtractionError, document_text
 from citeqa.ingest import load_corpus, load_document
 
@@ -221,6 +222,33 @@ def test_every_offset_indexes_document_text(tmp_path: Path, kind: str, paras: li
             assert text[s.start : s.end] == s.text
     for page_start in doc.pages:
         assert 0 <= page_start <= len(text)
+
+
+@pytest.mark.parametrize("kind", ["pdf", "html", "docx", "txt"])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(paras=st.lists(_words(), min_size=2, max_size=3), pick=st.integers(0, 50))
+def test_every_answer_indexes_document_text(
+    tmp_path_factory: pytest.TempPathFactory, kind: str, paras: list[str], pick: int
+) -> None:
+    """Through the whole pipeline: build, ask about a sentence of the document, and find
+    each answer and citation at its offsets in ``document_text``."""
+    root = tmp_path_factory.mktemp(kind)
+    path = write(root / "corpus" / f"doc.{kind}", _make(kind, paras))
+    try:
+        build_index(root / "corpus", root / "index", FakeEmbedder())
+    except CorpusError:  # nothing readable (trafilatura found no article): reported, fine
+        return
+    qa = QA(ix.load_index(root / "index", FakeEmbedder()), FakeEmbedder())
+    sentences = [s for p in qa.index.passages for s in p.sentences]
+    words = sentences[pick % len(sentences)].text.split()
+    ans = qa.ask("What about " + " ".join(words[: max(3, len(words) // 2)]) + "?")
+    text = document_text(path)
+    for c in [ans.sentence, *ans.citations, *ans.related] if not ans.abstained else ans.related:
+        assert text[c.start : c.end] == c.text
+    if not ans.abstained:
+        assert text[ans.start : ans.end] == ans.text and ans.text
 
 
 # ------------------------------------------------------------------ the index
