@@ -76,14 +76,17 @@ HOSTILE = (
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The real app, served by `citeqa serve` in a subprocess on a free loopback port, over
-    the seeds plus one hostile document. Yields (url, home)."""
+    the seeds plus one hostile document and a two-page PDF. Yields (url, home)."""
     import os
+
+    from formats import make_pdf
 
     from citeqa.loadtest import served
 
     home = tmp_path_factory.mktemp("serve-home")
     shutil.copytree(SEEDS, home / "seeds")
     (home / "seeds" / "hostile.txt").write_text(HOSTILE, encoding="utf-8")
+    (home / "seeds" / "report.pdf").write_bytes(make_pdf())
     env = {k: v for k, v in os.environ.items() if k != "CITEQA_TOKEN"}  # an open server
     env["CITEQA_HOME"] = str(home)
     with served(None, env=env, log=home / "serve.log") as srv:

@@ -64,12 +64,25 @@ def test_answer_highlight_and_citation_are_visible(page: Any) -> None:
     assert mark.is_visible() and mark.inner_text() == "$640 million (HK$5 billion)"
     sources = page.locator("#citeqa-sources")
     assert sources.locator("mark").first.is_visible()
-    assert "characters" in sources.inner_text() and ".txt" in sources.inner_text()
+    assert ".txt" in sources.inner_text() and "score" not in sources.inner_text()
     assert page.title() == "citeqa"
-    assert "3 documents" not in page.inner_text("body")  # 4 with the hostile one
-    assert "4 documents" in page.inner_text("body")
+    assert "3 documents" not in page.inner_text("body")  # 5 with the hostile one and the PDF
+    assert "5 documents" in page.inner_text("body")
+    assert "/tmp/" not in page.inner_text("body")  # the index folder is shown short
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
+
+
+def test_pdf_citation_shows_its_page(page: Any) -> None:
+    ask(page, "How much did dredging the channel to sixteen metres cost?")
+    last = page.locator("#citeqa-chat .message").last
+    assert "212 million euros" in last.inner_text()
+    assert "report.pdf, p. 2" in last.inner_text()
+    sources = page.locator("#citeqa-sources")
+    assert "report.pdf, p. 2" in sources.inner_text()
+    assert "212 million euros" in sources.locator("mark").first.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "pdf-answer.png"), full_page=True)
 
 
 def test_follow_up_keeps_earlier_turns(page: Any) -> None:

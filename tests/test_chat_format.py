@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,10 @@ RAW = "Alibaba is injecting $640 million (HK$5 billion) into Hong Kong’s film 
 A, B = RAW.index("$640"), RAW.index(") into") + 1
 
 
-def citation(start: int = 0, text: str = RAW, source: str = "a.txt") -> Citation:
-    return Citation(source, "A <b>Title</b>", "p1", start, start + len(text), text, 0.03)
+def citation(
+    start: int = 0, text: str = RAW, source: str = "a.txt", page: int | None = None
+) -> Citation:
+    return Citation(source, "A <b>Title</b>", "p1", start, start + len(text), text, 0.03, page)
 
 
 def answered() -> Answer:
@@ -72,8 +75,30 @@ def test_chat_message_for_an_answer() -> None:
     md = fmt.chat_markdown(answered())
     assert md.startswith("**&#36;640 million &#40;HK&#36;5 billion&#41;**")
     assert "<mark>&#36;640 million &#40;HK&#36;5 billion&#41;</mark>" in md
-    assert "1. A &#60;b&#62;Title&#60;/b&#62; — a&#46;txt, characters 100–" in md
-    assert "2. " in md and "<b>" not in md
+    assert "1. A &#60;b&#62;Title&#60;/b&#62; — a&#46;txt\n" in md
+    assert "2. " in md and "<b>" not in md and "characters" not in md
+
+
+def test_pdf_citations_read_as_file_and_page() -> None:
+    c = citation(100, source="report.pdf", page=3)
+    ans = Answer("How much?", RAW[A:B], False, 0.7, "report.pdf", 100 + A, 100 + B, c, [c], [], 3)
+    md = fmt.chat_markdown(ans)
+    assert "<small>report&#46;pdf, p. 3</small>" in md
+    assert "1. A &#60;b&#62;Title&#60;/b&#62; — report&#46;pdf, p. 3" in md
+    assert "report&#46;pdf, p. 3" in fmt.sources_html(ans)
+
+
+def test_an_abstentions_related_passages_are_grouped_by_document() -> None:
+    related = [citation(n * 50, source="long.pdf", page=n // 2 + 1) for n in range(4)]
+    related.insert(2, citation(7, source="b.txt"))
+    ans = Answer("Who?", "", True, 0.1, "", 0, 0, EMPTY_CITATION, [], related)
+    md = fmt.chat_markdown(ans)
+    assert md.count("A &#60;b&#62;Title") == 2
+    assert "1. A &#60;b&#62;Title&#60;/b&#62; — long&#46;pdf, pp. 1, 2 (4 passages)" in md
+    assert "2. A &#60;b&#62;Title&#60;/b&#62; — b&#46;txt\n" in md + "\n"
+    html = fmt.sources_html(ans)
+    assert html.count("<details") == 2 and html.count("citeqa-passage") == 5
+    assert "<mark>" not in html
 
 
 def test_chat_message_for_an_abstention() -> None:
@@ -85,6 +110,7 @@ def test_chat_message_for_an_abstention() -> None:
 def test_sources_highlight_the_answer_in_each_cited_passage() -> None:
     out = fmt.sources_html(answered())
     assert out.count("<details") == 2 and out.count("<mark>") == 2
+    assert "score" not in out and "0.03" not in out
     assert "open>" in out.split("<details")[1] and "open>" not in out.split("<details")[2]
 
 
@@ -127,3 +153,24 @@ def test_footer_names_the_corpus() -> None:
 
     assert "Corpus: 3 documents, 20 passages" in out
     assert "index built 2026-11-22 00:58:59 UTC" in html.unescape(out)
+
+
+def test_footer_shows_the_index_folder_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html
+
+    for folder in ("work/idx", "home/idx"):
+        (tmp_path / folder).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CITEQA_HOME", str(tmp_path / "citeqa"))
+    monkeypatch.chdir(tmp_path)
+    out = html.unescape(fmt.footer_markdown({}, str(tmp_path / "work" / "idx")))
+    assert out.endswith("· work/idx</small>") and str(tmp_path) not in out
+    out = html.unescape(fmt.footer_markdown({}, str(tmp_path / "home" / "idx")))
+    assert out.endswith("· ~/idx</small>")
+    monkeypatch.chdir("/")
+    out = html.unescape(fmt.footer_markdown({}, str(tmp_path / "citeqa" / "index")))
+    assert out.endswith("· index</small>")
+    out = html.unescape(fmt.footer_markdown({}, "/srv/data/deep/down/idx"))
+    assert out.endswith("· …/down/idx</small>")

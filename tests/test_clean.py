@@ -98,3 +98,56 @@ def test_repeated_headline_is_dropped_once() -> None:
     doc = parse_document(text, "a.txt")
     assert [s.reason for s in doc.skipped] == ["repeats an earlier line"]
     assert len(doc.blocks) == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Terms of Use | Privacy Policy", "legal or site links"),
+        ("Privacy Notice · Cookie Settings · Accessibility Statement", "legal or site links"),
+        ("About Us | Contact | Terms & Conditions | Sitemap", "legal or site links"),
+        ("Do Not Sell or Share My Personal Information", "legal or site links"),
+        ("Imprint / Disclaimer", "legal or site links"),
+        (
+            "Your email address will not be published. Required fields are marked *",
+            "comment form",
+        ),
+        ("Your e-mail won't be published.", "comment form"),
+        (
+            "Save my name, email, and website in this browser for the next time I comment.",
+            "comment form",
+        ),
+        ("Notify me of follow-up comments by email.", "comment form"),
+        ("You must be logged in to post a comment.", "comment form"),
+        ("Comments are closed.", "comment form"),
+        (
+            "This site uses Akismet to reduce spam. Learn how your comment data is processed.",
+            "comment form",
+        ),
+        ("Sign up for our newsletter to get the latest news in your inbox.", "subscribe prompt"),
+        ("Subscribe to the Morning Brief and never miss a story.", "subscribe prompt"),
+        ("Get our weekly newsletter: the best stories, every Friday.", "subscribe prompt"),
+        ("Stay up to date with breaking news alerts from our team.", "subscribe prompt"),
+        ("The day's top headlines, delivered straight to your inbox.", "subscribe prompt"),
+        ("Don't miss out! Join 40,000 readers on our mailing list.", "subscribe prompt"),
+    ],
+)
+def test_footer_links_comment_forms_and_subscribe_prompts(line: str, reason: str) -> None:
+    assert furniture_reason(line) == reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The regulator said the privacy policy changed in May without notice to users.",
+        "Terms of use for the new park were approved by the council on Monday.",
+        "Users can subscribe to the streaming service for $5 a month, the company said.",
+        "Sign-ups for the city's newsletter rose 20% after the redesign.",
+        "The newsletter reported that email updates reached 3,000 residents.",
+        "Readers said their comments were not published for two days during the outage.",
+        "Join the queue early: the museum expects 5,000 visitors on Saturday.",
+        "Contact tracing ended in March, officials said.",
+    ],
+)
+def test_article_sentences_with_the_same_words_are_kept(line: str) -> None:
+    assert furniture_reason(line) is None

@@ -43,6 +43,7 @@ def test_build_then_load_round_trips(built: Path, seeds_copy: Path) -> None:
         "faiss.index",
         "passages.jsonl",
         "sentences.npy",
+        "documents.jsonl",
     }
 
 
@@ -57,7 +58,12 @@ def test_manifest_records_what_the_build_depended_on(built: Path) -> None:
     assert m["settings"]["sentences"] == 4 and m["settings"]["overlap"] == 1
     assert set(m["sources"]) == {p.name for p in (REPO / "seeds").glob("*.txt")}
     assert all(len(s["sha256"]) == 64 and s["size"] > 0 for s in m["sources"].values())
-    assert set(m["files"]) == {"faiss.index", "passages.jsonl", "sentences.npy"}
+    assert set(m["files"]) == {
+        "faiss.index",
+        "passages.jsonl",
+        "sentences.npy",
+        "documents.jsonl",
+    }
     assert {"faiss-cpu", "sentence-transformers", "torch"} <= set(m["versions"])
     assert m["built_at"]
 

@@ -54,12 +54,12 @@ def test_binary_and_non_utf8_files_are_skipped_with_a_warning(
 
 def test_unknown_extensions_and_hidden_files(tmp_path: Path) -> None:
     write(tmp_path / "a.txt", BODY)
-    write(tmp_path / "notes.pdf", b"%PDF")
+    write(tmp_path / "notes.odt", b"PK\x03\x04")
     write(tmp_path / ".hidden.txt", BODY)
     corpus = load_corpus(tmp_path)
     assert [d.source for d in corpus.documents] == ["a.txt"]
     assert [(f.source, f.reason) for f in corpus.ignored] == [
-        ("notes.pdf", "unknown extension '.pdf'")
+        ("notes.odt", "unknown extension '.odt'")
     ]
 
 

@@ -217,3 +217,13 @@ def test_sources_restrict_the_evidence(qa: QA) -> None:
     ans = qa.ask("How much is Alibaba investing in Hong Kong?", sources=only)
     assert {c.source for c in ans.related} == set(only)
     assert all(c.source in only for c in ans.citations)
+
+
+def test_a_corpus_of_stopwords_only_loads_and_answers(tmp_path: Path) -> None:
+    """bm25s cannot index an empty vocabulary; the lexical side then finds nothing."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A a a.\n\nA an the.\n")
+    build_index(tmp_path / "corpus", tmp_path / "index", FakeEmbedder())
+    qa = QA.load(tmp_path / "index", embedder=FakeEmbedder())
+    ans = qa.ask("What is it?")
+    check_offsets(ans, tmp_path / "corpus")

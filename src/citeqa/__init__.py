@@ -7,8 +7,9 @@
 Importing citeqa loads no model; the first question does.
 """
 
+from citeqa.extract import document_text
 from citeqa.pipeline import QA, ask
 from citeqa.types import Answer, Citation
 
-__all__ = ["QA", "Answer", "Citation", "ask"]
+__all__ = ["QA", "Answer", "Citation", "ask", "document_text"]
 __version__ = "0.1.0"

@@ -29,8 +29,10 @@ import numpy as np
 from citeqa.chunk import chunk_corpus
 from citeqa.embed import Embedder
 from citeqa.errors import IndexFolderError, IndexLockedError
+from citeqa.extract import RAW
 from citeqa.index import (
     DATA_FILES,
+    DOCUMENTS,
     FORMAT_VERSION,
     MANIFEST,
     PASSAGES,
@@ -46,7 +48,17 @@ from citeqa.index import (
 from citeqa.ingest import Corpus, load_corpus
 from citeqa.types import Passage
 
-_VERSIONED = ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "pysbd")
+_VERSIONED = (
+    "citeqa",
+    "faiss-cpu",
+    "sentence-transformers",
+    "torch",
+    "numpy",
+    "pysbd",
+    "trafilatura",
+    "pypdfium2",
+    "python-docx",
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,7 @@ def _build(
             tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
             faiss.write_index(flat, str(tmp / VECTORS))
             _write_passages(tmp / PASSAGES, passages)
+            _write_documents(tmp / DOCUMENTS, corpus)
             with (tmp / SENTENCES).open("wb") as fh:
                 np.save(fh, vectors[len(passages) :], allow_pickle=False)
                 fh.flush()
@@ -183,6 +196,23 @@ def _write_passages(path: Path, passages: list[Passage]) -> None:
         os.fsync(fh.fileno())
 
 
+def _write_documents(path: Path, corpus: Corpus) -> None:
+    """The text of every extracted document: offsets point into it, and the file alone
+    (an HTML page, a PDF) is not that text."""
+    with path.open("w", encoding="utf-8") as fh:
+        for doc in corpus.documents:
+            if doc.extractor != RAW:
+                row = {
+                    "source": doc.source,
+                    "extractor": doc.extractor,
+                    "text": doc.text,
+                    "pages": list(doc.pages),
+                }
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False)
@@ -215,6 +245,8 @@ def _manifest(
                 "title": doc.title,
                 "date": doc.date,
                 "passages": counts.get(doc.source, 0),
+                "extractor": doc.extractor,
+                **({"pages": len(doc.pages)} if doc.pages else {}),
             }
             for doc in corpus.documents
         },

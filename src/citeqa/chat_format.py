@@ -8,6 +8,9 @@ markup in the output is the markup written here.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from citeqa.errors import CiteQAError, InvalidQuestionError
 from citeqa.types import Answer, Citation
 
@@ -41,8 +44,33 @@ def answer_span_in(c: Citation, answer: Answer) -> tuple[int, int]:
     return (at, at + len(answer.text)) if at >= 0 else (-1, -1)
 
 
+def locator(source: str, page: int | None) -> str:
+    """What a person looks up: "report.pdf, p. 3"; the file alone for unpaged formats
+    (character offsets are for programs, and stay in ``Answer.to_dict()``)."""
+    return escape(source) + (f", p. {page}" if page is not None else "")
+
+
 def where(c: Citation) -> str:
-    return f"{escape(c.source)}, characters {c.start}–{c.end}"
+    return locator(c.source, c.page)
+
+
+def by_document(citations: list[Citation]) -> list[list[Citation]]:
+    """Citations grouped by source, in the order each source first appears."""
+    groups: dict[str, list[Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.source, []).append(c)
+    return list(groups.values())
+
+
+def _document_line(group: list[Citation]) -> str:
+    """One document of an abstention's related passages: title, file, pages, how many."""
+    first = group[0]
+    pages = sorted({c.page for c in group if c.page is not None})
+    where_ = escape(first.source)
+    if pages:
+        where_ += (", p. " if len(pages) == 1 else ", pp. ") + ", ".join(map(str, pages))
+    more = f" ({len(group)} passages)" if len(group) > 1 else ""
+    return f"{escape(first.title)} — {where_}{more}"
 
 
 def chat_markdown(answer: Answer) -> str:
@@ -52,7 +80,8 @@ def chat_markdown(answer: Answer) -> str:
         if answer.related:
             lines += ["", "Closest passages, shown as *related*, not as evidence:", ""]
             lines += [
-                f"{n}. {escape(c.title)} — {where(c)}" for n, c in enumerate(answer.related, 1)
+                f"{n}. {_document_line(group)}"
+                for n, group in enumerate(by_document(answer.related), 1)
             ]
         return "\n".join(lines)
     s = answer.sentence
@@ -64,7 +93,7 @@ def chat_markdown(answer: Answer) -> str:
         "",
         f"> {quote}",
         "",
-        f"<small>{escape(answer.source)}, characters {answer.start}–{answer.end}</small>",
+        f"<small>{locator(answer.source, answer.page)}</small>",
         "",
         "Sources:",
         "",
@@ -78,20 +107,35 @@ def sources_html(answer: Answer) -> str:
     passages of an abstention, clearly labelled."""
     if answer.abstained:
         head = f"<p><strong>{ABSTAIN}</strong> Related passages (not evidence):</p>"
-        items = [_passage(n, c, None) for n, c in enumerate(answer.related, 1)]
+        items = [_document(n, group) for n, group in enumerate(by_document(answer.related), 1)]
         return head + "".join(items)
     return "".join(_passage(n, c, answer) for n, c in enumerate(answer.citations, 1))
 
 
-def _passage(n: int, c: Citation, answer: Answer | None) -> str:
-    """A collapsible passage; the first is open, the rest a click away."""
-    a, b = answer_span_in(c, answer) if answer is not None else (-1, -1)
+def _passage(n: int, c: Citation, answer: Answer) -> str:
+    """A collapsible passage with the answer marked; the first is open, the rest a click
+    away. No retrieval score: its scale means nothing to a reader."""
+    a, b = answer_span_in(c, answer)
     body = highlight(c.text, a, b).replace("\n", "<br>")
     state = " open" if n == 1 else ""
     return (
         f"<details class='citeqa-source'{state}><summary>[{n}] {escape(c.title)}</summary>"
-        f"<p class='citeqa-where'>{where(c)} · score {c.score:.3f}</p>"
+        f"<p class='citeqa-where'>{where(c)}</p>"
         f"<p class='citeqa-passage'>{body}</p></details>"
+    )
+
+
+def _document(n: int, group: list[Citation]) -> str:
+    """An abstention's related passages from one document, under its title once."""
+    state = " open" if n == 1 else ""
+    bodies = "".join(
+        f"<p class='citeqa-where'>{where(c)}</p>"
+        f"<p class='citeqa-passage'>{escape(c.text).replace(chr(10), '<br>')}</p>"
+        for c in group
+    )
+    return (
+        f"<details class='citeqa-source'{state}><summary>[{n}] {escape(group[0].title)}"
+        f"</summary>{bodies}</details>"
     )
 
 
@@ -107,6 +151,31 @@ def error_message(exc: BaseException) -> str:
     return "Something went wrong while answering. The details are in the server log."
 
 
+def short_path(path: str | Path) -> str:
+    """A folder as a person would say it: the shortest of its path from the working
+    folder, from citeqa's home folder, or from the user's home (~/…); failing those its
+    last two parts (…/parent/name). The whole path is the server's business, not the
+    chat's readers'."""
+    from citeqa import paths
+
+    full = Path(path).resolve()
+    options = []
+    for base, prefix in ((Path.cwd(), ""), (paths.home(), ""), (Path.home(), "~/")):
+        base = base.resolve()
+        if base == Path(base.anchor):  # relative to / says no less than absolute
+            continue
+        try:
+            rel = full.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        options.append(prefix + rel if rel != "." else prefix.rstrip("/") or ".")
+    if not options:
+        options.append(
+            os.fspath(full) if len(full.parts) <= 3 else "…/" + "/".join(full.parts[-2:])
+        )
+    return min(options, key=len)
+
+
 def footer_markdown(manifest: dict[str, object], index_path: str) -> str:
     counts = manifest.get("counts")
     docs = passages = "?"
@@ -117,5 +186,5 @@ def footer_markdown(manifest: dict[str, object], index_path: str) -> str:
     )
     return (
         f"<small>Corpus: {escape(docs)} documents, {escape(passages)} passages · index"
-        f" built {escape(built)} · {escape(index_path)}</small>"
+        f" built {escape(built)} · {escape(short_path(index_path))}</small>"
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 _I = re.IGNORECASE
 
@@ -59,6 +59,47 @@ _COOKIE_CONTEXT = re.compile(
     r"analytic\w*|third[- ]party|tracking|personali[sz]\w*|visitors?|advertis\w*|"
     r"privacy|opt[- ]out|policy|category|categories|display)\b",
     _I,
+)
+# A footer row of site links: every piece between separators is a legal or site link, and
+# at least one is legal ("Terms of Use | Privacy Policy", "Imprint · Cookie settings").
+_LINK_SEPARATORS = re.compile(r"\s*(?:[|·•/,–—]|\s-\s|\s{2,})\s*")
+_LEGAL_LINK = re.compile(
+    r"(terms( of (use|service|sale))?|terms (and|&) conditions|t&cs?|privacy( policy| notice|"
+    r" statement| settings| center| centre)?|(cookie|cookies)( policy| settings| preferences|"
+    r" notice)?|accessibility( statement)?|disclaimer|imprint|impressum|legal( notice| notices)?|"
+    r"do not sell( or share)? my (personal )?(info|information|data)|your privacy choices|"
+    r"ad ?choices|copyright( policy)?|editorial (policy|guidelines)|code of conduct)",
+    _I,
+)
+_SITE_LINK = re.compile(
+    r"(sitemap|site map|contact( us)?|about( us)?|careers|jobs|advertise( with us)?|rss|help|"
+    r"faq|faqs|feedback|newsletters?|subscriptions?|press|team|corrections|archives?)",
+    _I,
+)
+# The comment form's own words: the notices and labels around a reply box.
+_COMMENT_FORM = re.compile(
+    r"(e-?mail( address)? (will|would) (not|never) be (published|shared|displayed)"
+    r"|won'?t be published|required fields are (marked|indicated)|fields marked \S+ are required"
+    r"|save my name,? e-?mail|notify me of (new|follow-?up)|(logged|signed) in to (post|leave"
+    r"|write|add)( a)? (comment|reply)|comments are (closed|moderated)"
+    r"|comment data is processed|cancel reply|(post|submit) (a )?(comment|reply)\W*$)",
+    _I,
+)
+# A prompt to subscribe: an invitation ("sign up", "join", "don't miss") about a newsletter,
+# an inbox or updates; or anything "delivered to your inbox".
+_SUBSCRIBE_INVITE = re.compile(
+    r"^\W*(sign[- ]?up|subscribe|join|get|enter your e-?mail|stay (up to date|updated|informed"
+    r"|in the loop|connected)|don'?t miss|never miss|want (more|the latest)|like (this|what you"
+    r" read)|love (this|our)|receive|be the first to (know|hear))\b",
+    _I,
+)
+_SUBSCRIBE_OBJECT = re.compile(
+    r"\b(newsletters?|inbox|mailing list|e-?mail (updates|alerts)|updates|alerts|subscribe"
+    r"|subscription)\b",
+    _I,
+)
+_TO_INBOX = re.compile(
+    r"\b(delivered|straight|directly|sent)( straight| directly)? to your inbox\b", _I
 )
 _COPYRIGHT = re.compile(r"^\W*(©|\(c\)|copyright\b).{0,150}$", _I)
 _MARKUP_LINE = re.compile(r"^\s*(<[^>]*>\s*)+$|^\s*<!--.*-->\s*$|#\w+=\(", _I)
@@ -115,14 +156,43 @@ def furniture_reason(line: str) -> str | None:
         ):
             if pattern.match(line):
                 return reason
-    if is_cookie_line(line):
+    if is_cookie_line(line) and not is_legal_links(line):
         return "cookie or consent notice"
+    notice = _notice_reason(line) if words <= 30 else None
+    if notice is not None:
+        return notice
     if _COPYRIGHT.match(line) and words <= 25:
         return "copyright footer"
     if words == 0:
         return "no words"
     if words == 1:
         return "stray one-word line"
+    return None
+
+
+def is_legal_links(line: str) -> bool:
+    """A row of footer links, with a legal one among them."""
+    pieces = [p for p in _LINK_SEPARATORS.split(line.strip(" \t|·•")) if p]
+    if not pieces or len(pieces) > 12:
+        return False
+    legal = False
+    for piece in pieces:
+        piece = piece.strip(" .")
+        if _LEGAL_LINK.fullmatch(piece):
+            legal = True
+        elif not _SITE_LINK.fullmatch(piece):
+            return False
+    return legal
+
+
+def _notice_reason(line: str) -> str | None:
+    """Footer links, comment-form notices and subscribe prompts, recognised by kind."""
+    if is_legal_links(line):
+        return "legal or site links"
+    if _COMMENT_FORM.search(line):
+        return "comment form"
+    if _TO_INBOX.search(line) or (_SUBSCRIBE_INVITE.match(line) and _SUBSCRIBE_OBJECT.search(line)):
+        return "subscribe prompt"
     return None
 
 

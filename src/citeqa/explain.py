@@ -1,10 +1,12 @@
-"""``citeqa index --explain``: what cleaning keeps and drops in each file, and why."""
+"""``citeqa index --explain``: how each file was read (the extractor), what extraction
+and cleaning left out, and why."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from citeqa.chunk import ChunkSettings, chunk_document
+from citeqa.extract import RAW
 from citeqa.ingest import DEFAULT_MAX_FILE_BYTES, load_corpus
 
 _SNIPPET = 60
@@ -29,6 +31,14 @@ def explain(
         lines.append(f"  title: {doc.title}")
         if doc.date:
             lines.append(f"  date:  {doc.date}")
+        pages = f" ({len(doc.pages)} pages)" if doc.pages else ""
+        reader = "the file itself, as plain text" if doc.extractor == RAW else doc.extractor
+        lines.append(f"  read by: {reader}{pages}")
+        for drop in doc.dropped:
+            times = f" ×{drop.count}" if drop.count > 1 else ""
+            lines.append(
+                f"  left out by the extractor, {drop.reason}{times}: {_snippet(drop.text)}"
+            )
         if not passages:
             lines.append("  only boilerplate: contributes no passages")
         for span in doc.skipped:

@@ -8,6 +8,9 @@ Layout::
       passages.jsonl   one passage per line, with its sentence offsets
       sentences.npy    a vector per sentence, in passage order (the reader ranks sentences
                        without encoding them at question time)
+      documents.jsonl  the text of each extracted document (HTML, PDF, Word), and where its
+                       pages start: the text offsets point into. Plain-text documents are
+                       their own files. Indexes from before it existed verify without it.
 
 A build writes a sibling temporary folder and swaps it into place, so a crash or a
 ``kill -9`` part-way leaves the previous index as it was. A lock file beside the folder
@@ -16,10 +19,11 @@ keeps two builds from racing.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ from citeqa.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
+from citeqa.extract import RAW, decode_text, extractor_for
 from citeqa.ingest import (
     DEFAULT_MAX_FILE_BYTES,
     list_files,
@@ -46,7 +51,9 @@ MANIFEST = "manifest.json"
 VECTORS = "faiss.index"
 PASSAGES = "passages.jsonl"
 SENTENCES = "sentences.npy"
-DATA_FILES = (VECTORS, PASSAGES, SENTENCES)
+DOCUMENTS = "documents.jsonl"
+DATA_FILES = (VECTORS, PASSAGES, SENTENCES, DOCUMENTS)
+REQUIRED_FILES = (VECTORS, PASSAGES, SENTENCES)
 _VERSIONED = ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "pysbd")
 
 
@@ -115,6 +122,15 @@ def make_faiss_index(kind: str, vectors: np.ndarray) -> Any:
 
 
 @dataclass(frozen=True)
+class StoredText:
+    """An extracted document's text as the index holds it, and where its pages start."""
+
+    extractor: str
+    text: str
+    pages: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoadedIndex:
     path: Path
     manifest: dict[str, Any]
@@ -123,10 +139,27 @@ class LoadedIndex:
     sentence_vectors: np.ndarray
     """Row ``sentence_rows[i] + j`` is sentence j of passage i."""
     sentence_rows: tuple[int, ...]
+    documents: Mapping[str, StoredText] = field(default_factory=dict)
+    """Extracted documents by source; plain-text documents are not here."""
 
     @property
     def corpus_dir(self) -> Path:
         return (self.path / str(self.manifest["corpus"])).resolve()
+
+    def document_text(self, source: str) -> str:
+        """The text that offsets into ``source`` point into: stored for extracted formats,
+        the file itself (read now) for plain text."""
+        stored = self.documents.get(source)
+        if stored is not None:
+            return stored.text
+        return decode_text((self.corpus_dir / source).read_bytes())
+
+    def page_at(self, source: str, offset: int) -> int | None:
+        """The page (from 1) holding ``offset`` of ``source``; None when it has no pages."""
+        stored = self.documents.get(source)
+        if stored is None or not stored.pages:
+            return None
+        return max(1, bisect.bisect_right(stored.pages, offset))
 
 
 def file_sha256(path: Path) -> str:
@@ -178,9 +211,9 @@ def _recover_interrupted_swap(index_dir: Path) -> None:
 def verify_files(index_dir: Path, manifest: dict[str, Any]) -> None:
     """Every data file must match the size and sha256 the manifest recorded."""
     files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != set(DATA_FILES):
+    if not isinstance(files, dict) or not set(REQUIRED_FILES) <= set(files) <= set(DATA_FILES):
         raise IndexCorruptError(f"index {index_dir}: {MANIFEST} does not list its data files")
-    for name in DATA_FILES:
+    for name in sorted(files):
         path = index_dir / name
         want = files[name]
         if not path.exists():
@@ -243,7 +276,23 @@ def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex
             f" {int(starts[-1])} sentences"
         )
     rows = tuple(int(x) for x in starts[:-1])
-    return LoadedIndex(index_dir, manifest, passages, vectors, sentence_vectors, rows)
+    documents = _read_documents(index_dir / DOCUMENTS)
+    return LoadedIndex(index_dir, manifest, passages, vectors, sentence_vectors, rows, documents)
+
+
+def _read_documents(path: Path) -> dict[str, StoredText]:
+    if not path.exists():  # an index from before extracted formats
+        return {}
+    out: dict[str, StoredText] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                row = json.loads(line)
+                pages = tuple(int(p) for p in row.get("pages", ()))
+                out[row["source"]] = StoredText(str(row["extractor"]), str(row["text"]), pages)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise IndexCorruptError(f"{path}: line {n} is not a document ({exc})") from None
+    return out
 
 
 def _read_passages(path: Path) -> Iterator[Passage]:
@@ -311,4 +360,9 @@ def corpus_changes(manifest: dict[str, Any], root: Path) -> list[str]:
         data = now[source].read_bytes()
         if sha256_bytes(data) != known[source].get("sha256"):
             diffs.append(f"changed: {source}")
+            continue
+        # The same file through another extractor version may give another text.
+        was, would = known[source].get("extractor", RAW), extractor_for(now[source])
+        if source in manifest.get("sources", {}) and was != would:
+            diffs.append(f"extractor for {source}: index {was}, now {would}")
     return diffs

@@ -1,24 +1,29 @@
-"""Load a corpus folder into Documents: raw text, title, date, kept blocks, skipped spans.
+"""Load a corpus folder into Documents: text, title, date, kept blocks, skipped spans.
 
-The raw text is exactly ``Path(source).read_text(encoding="utf-8")`` (universal newlines, a
-BOM kept as U+FEFF), so every offset citeqa reports can be checked against the file.
+For ``.txt`` and ``.md`` the text is exactly ``Path(source).read_text(encoding="utf-8")``
+(universal newlines, a BOM kept as U+FEFF); for HTML, PDF and Word it is what
+``citeqa.extract`` makes of the file. Either way ``extract.document_text(path)`` gives it
+back, so every offset citeqa reports can be checked against the file.
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import hashlib
-import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa import clean
 from citeqa.errors import CorpusError
+from citeqa.extract import EXTENSIONS as EXTENSIONS
+from citeqa.extract import ExtractionError, format_for
+from citeqa.extract import decode_text as decode_text
 from citeqa.types import Block, Document, SkippedSpan
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = frozenset({".txt", ".md"})
 DEFAULT_MAX_FILE_BYTES = 10_000_000
 _BINARY_SNIFF = 8192
 _TITLE_MAX_WORDS = 30
@@ -37,7 +42,8 @@ class Corpus:
     root: Path
     documents: tuple[Document, ...]
     skipped: tuple[SkippedFile, ...]
-    """Files with a text extension that could not be read (binary, not UTF-8, too big)."""
+    """Files of a known format that could not be read (binary, not UTF-8, too big, a
+    damaged or encrypted PDF, a page with no article text)."""
     ignored: tuple[SkippedFile, ...]
     """Files with another extension, or links out of the folder."""
 
@@ -46,13 +52,8 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode_text(data: bytes) -> str:
-    """Decode exactly as ``Path.read_text(encoding="utf-8")`` does, newlines included."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
-
-
 def list_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
-    """Candidate text files under ``root`` (sorted), and the files ignored on the way.
+    """Candidate documents under ``root`` (sorted), and the files ignored on the way.
 
     Hidden files and folders are passed over silently; links that lead out of the folder
     are ignored so that a corpus cannot pull in files from elsewhere on the machine.
@@ -75,7 +76,8 @@ def list_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
 
 
 def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
-    """Read every ``.txt`` and ``.md`` file under ``root``.
+    """Read every document under ``root``: ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf``
+    and ``.docx``. Files that cannot be read are skipped with a warning naming them.
 
     >>> corpus = load_corpus(Path("seeds"))  # doctest: +SKIP
     >>> corpus.documents[0].source
@@ -96,7 +98,8 @@ def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> 
             skipped.append(SkippedFile(source, str(exc)))
     if not any(doc.blocks for doc in documents):
         raise CorpusError(
-            f"corpus folder {root} has no readable text: need UTF-8 .txt or .md files"
+            f"corpus folder {root} has no readable text: need UTF-8 .txt or .md files, or"
+            " HTML, PDF or .docx documents"
             + (f" ({len(skipped)} skipped, {len(ignored)} ignored)" if skipped or ignored else "")
         )
     return Corpus(root, tuple(documents), tuple(skipped), tuple(ignored))
@@ -113,6 +116,22 @@ def load_document(
     if size > max_file_bytes:
         raise _Unreadable(f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit")
     data = path.read_bytes()
+    fmt = format_for(path)
+    if fmt is not None:
+        try:
+            extraction = fmt.extract(data)
+        except ExtractionError as exc:
+            raise _Unreadable(str(exc)) from None
+        doc = parse_document(extraction.text, source, sha256=sha256_bytes(data), size=len(data))
+        return dataclasses.replace(
+            doc,
+            title=extraction.title or doc.title,
+            date=extraction.date or doc.date,
+            extractor=fmt.extractor,
+            pages=extraction.pages,
+            dropped=extraction.dropped,
+            blocks=_split_at_pages(doc.blocks, extraction.pages),
+        )
     if b"\x00" in data[:_BINARY_SNIFF]:
         raise _Unreadable("binary file (contains NUL bytes)")
     try:
@@ -232,6 +251,18 @@ def _title(text: str, blocks: list[Block], source: str) -> str:
         return first
     head = " ".join(words[:12])
     return head + ("…" if len(words) > 12 else "")
+
+
+def _split_at_pages(blocks: tuple[Block, ...], pages: tuple[int, ...]) -> tuple[Block, ...]:
+    """A new region at each page, so that no passage spans two pages and every citation
+    has one page to point at."""
+    if not pages:
+        return blocks
+    paged = [
+        Block(b.start, b.end, b.region * (len(pages) + 1) + bisect.bisect_right(pages, b.start))
+        for b in blocks
+    ]
+    return tuple(_renumber(paged))
 
 
 def _renumber(blocks: list[Block]) -> list[Block]:

@@ -111,11 +111,11 @@ class QA:
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         hits, reading = self.read(question, top_k, sources=sources)
-        related = [_citation(h) for h in hits]
+        related = [_citation(h, self.index) for h in hits]
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
             return Answer(asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related)
-        return _answer(asked, reading, hits, related)
+        return _answer(asked, reading, hits, related, self.index)
 
     def read(
         self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None
@@ -129,7 +129,13 @@ class QA:
         return hits, reading
 
 
-def _answer(question: str, reading: Reading, hits: list[Hit], related: list[Citation]) -> Answer:
+def _answer(
+    question: str,
+    reading: Reading,
+    hits: list[Hit],
+    related: list[Citation],
+    index: LoadedIndex,
+) -> Answer:
     passage = reading.hit.passage
     text = passage.text[reading.start - passage.start : reading.end - passage.start]
     sentence = Citation(
@@ -140,10 +146,13 @@ def _answer(question: str, reading: Reading, hits: list[Hit], related: list[Cita
         end=reading.sentence.end,
         text=reading.sentence.text,
         score=reading.confidence,
+        page=index.page_at(passage.source, reading.sentence.start),
     )
     # Evidence first: the answer's passage, then any other passage stating the same text.
-    citations = [_citation(reading.hit)]
-    citations += [_citation(h) for h in hits if h is not reading.hit and text in h.passage.text]
+    citations = [_citation(reading.hit, index)]
+    citations += [
+        _citation(h, index) for h in hits if h is not reading.hit and text in h.passage.text
+    ]
     return Answer(
         question=question,
         text=text,
@@ -155,12 +164,14 @@ def _answer(question: str, reading: Reading, hits: list[Hit], related: list[Cita
         sentence=sentence,
         citations=citations,
         related=related,
+        page=index.page_at(passage.source, reading.start),
     )
 
 
-def _citation(hit: Hit) -> Citation:
+def _citation(hit: Hit, index: LoadedIndex) -> Citation:
     p = hit.passage
-    return Citation(p.source, p.title, p.id, p.start, p.end, p.text, hit.score)
+    page = index.page_at(p.source, p.start)
+    return Citation(p.source, p.title, p.id, p.start, p.end, p.text, hit.score, page)
 
 
 def _fresh_default_index(embedder: Embedder) -> LoadedIndex:

@@ -17,7 +17,8 @@ def mark(sentence: Citation, start: int, end: int, *, color: bool) -> str:
 
 
 def where(c: Citation) -> str:
-    return f"{c.source}:{c.start}-{c.end}"
+    """File and character offsets (for checking), and the page of a PDF (for reading)."""
+    return f"{c.source}:{c.start}-{c.end}" + (f" (p. {c.page})" if c.page is not None else "")
 
 
 def answer_text(answer: Answer, *, color: bool = False) -> str:
@@ -33,7 +34,8 @@ def answer_text(answer: Answer, *, color: bool = False) -> str:
     lines.append("")
     quoted = mark(answer.sentence, answer.start, answer.end, color=color)
     lines += textwrap.wrap(f"“{quoted}”", width=100, initial_indent="  ", subsequent_indent="  ")
-    lines.append(f"  {answer.source}:{answer.start}-{answer.end} · {answer.sentence.title}")
+    page = f" (p. {answer.page})" if answer.page is not None else ""
+    lines.append(f"  {answer.source}:{answer.start}-{answer.end}{page} · {answer.sentence.title}")
     lines.append("")
     lines.append("Citations:")
     lines += _listing(answer.citations)

@@ -69,8 +69,11 @@ class Retriever:
         self.index = index
         self.settings = settings
         self._bm25 = bm25s.BM25(k1=settings.k1, b=settings.b)
-        self._bm25.index([terms(p.text) for p in index.passages], show_progress=False)
-        self._vocab: dict[str, int] = self._bm25.vocab_dict
+        self._vocab: dict[str, int] = {}
+        corpus = [terms(p.text) for p in index.passages]
+        if any(corpus):  # bm25s cannot index a corpus of stopwords only ("A a a.")
+            self._bm25.index(corpus, show_progress=False)
+            self._vocab = self._bm25.vocab_dict
         self.rows = {p.id: i for i, p in enumerate(index.passages)}
 
     def rows_of(self, sources: frozenset[str]) -> list[int]:

@@ -1,5 +1,7 @@
 """Frozen dataclasses that cross module borders. Every text-bearing value is an
-``(source, start, end)`` span of the raw file, with ``raw[start:end] == text``."""
+``(source, start, end)`` span of the document's text, with ``text[start:end] == value``: the
+raw file for ``.txt`` and ``.md``, the extracted text for HTML, PDF and Word
+(``citeqa.extract.document_text`` reproduces it)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,16 @@ class SkippedSpan:
 
 
 @dataclass(frozen=True)
+class DroppedText:
+    """Something an extractor left out of the document's text (it never reaches the index,
+    so it has no offsets): a repeated page header, a page number."""
+
+    reason: str
+    text: str
+    count: int = 1
+
+
+@dataclass(frozen=True)
 class Block:
     """A kept stretch of content (a line, trimmed). Blocks with the same ``region`` are not
     separated by dropped text, so a passage may run across them."""
@@ -28,7 +40,8 @@ class Block:
 
 @dataclass(frozen=True)
 class Document:
-    """One corpus file. ``text`` is the whole raw text, so ``start`` is 0 and ``end`` its length."""
+    """One corpus file. ``text`` is the whole document text (the raw file, or what the
+    extractor made of it), so ``start`` is 0 and ``end`` its length."""
 
     id: str
     source: str
@@ -39,6 +52,11 @@ class Document:
     size: int
     skipped: tuple[SkippedSpan, ...] = ()
     blocks: tuple[Block, ...] = ()
+    extractor: str = "raw"
+    """What made ``text``: "raw" (the file itself) or a library and its version."""
+    pages: tuple[int, ...] = ()
+    """Offset in ``text`` where each page starts (PDF only): page n starts at pages[n - 1]."""
+    dropped: tuple[DroppedText, ...] = ()
 
     @property
     def start(self) -> int:
@@ -93,6 +111,9 @@ class Citation:
     end: int
     text: str
     score: float
+    page: int | None = None
+    """The page (from 1) of the cited text, in paged documents (PDF); passages never span
+    two pages."""
 
 
 EMPTY_CITATION = Citation(source="", title="", passage_id="", start=0, end=0, text="", score=0.0)
@@ -110,6 +131,8 @@ class Answer:
     sentence: Citation
     citations: list[Citation] = field(default_factory=list)
     related: list[Citation] = field(default_factory=list)
+    page: int | None = None
+    """The page (from 1) where the answer starts, for paged documents (PDF)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the same shape as the dataclass."""
