@@ -144,3 +144,68 @@ def test_cli_check_of_a_copied_index_still_says_it_cannot_vouch(
     monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
     assert cli.main(["index", "--index", str(copied), "--check"]) == 1
     assert "is missing" in capsys.readouterr().out
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, str]]:
+    """Every entry's size, mtime and checksum: what a writer would change."""
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns, ix.file_sha256(p))
+        for p in sorted(folder.iterdir())
+    }
+
+
+def post_ask(url: str, question: str) -> dict[str, object]:
+    import json
+    import urllib.request
+
+    body = json.dumps({"question": question}).encode()
+    req = urllib.request.Request(
+        url + "api/ask", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        answer: dict[str, object] = json.loads(resp.read())
+        return answer
+
+
+@pytest.mark.model
+def test_two_servers_share_one_read_only_index_folder(tmp_path: Path) -> None:
+    """Two `citeqa serve` processes on two ports over one copied, read-only index folder
+    (no corpus beside it), as behind a load balancer: both answer the same, at once, each
+    says once that freshness cannot be checked, and nothing in the folder changes."""
+    import os
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citeqa.loadtest import served
+
+    from conftest import REPO
+
+    shared = tmp_path / "shared" / "index"
+    shutil.copytree(REPO / "index", shared)
+    before = snapshot(shared)
+    env = {k: v for k, v in os.environ.items() if k != "CITEQA_TOKEN"}  # open servers
+    env["CITEQA_HOME"] = str(tmp_path / "no-home")  # no default index to fall back on
+    modes = {p: p.stat().st_mode for p in [shared, *shared.iterdir()]}
+    for p in shared.iterdir():
+        p.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    shared.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    try:
+        with (
+            served(shared, env=env, log=logs[0]) as a,
+            served(shared, env=env, log=logs[1]) as b,
+        ):
+            assert a.url != b.url and a.pid != b.pid
+            jobs = [(url, q) for q in QUESTIONS[:2] for url in (a.url, b.url)]
+            with ThreadPoolExecutor(len(jobs)) as pool:  # both servers answer at once
+                got = list(pool.map(lambda job: post_ask(*job), jobs))
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+    for i in range(0, len(got), 2):
+        assert got[i] == got[i + 1]  # same folder, same answer from either server
+    assert not got[0]["abstained"] and "$640 million" in str(got[0]["text"])
+    for log in logs:
+        assert log.read_text().count(WARNING) == 1, log.read_text()
+    assert snapshot(shared) == before
+    assert sorted(os.listdir(shared.parent)) == ["index"]  # no lock, temp or cache beside it
