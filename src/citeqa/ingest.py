@@ -12,6 +12,7 @@ import bisect
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,19 +84,42 @@ def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> 
     >>> corpus.documents[0].source
     '000_ccf088dfa326e9ee.txt'
     """
+    files, ignored = corpus_files(root)
+    read = [read_file(path, path.relative_to(root).as_posix(), max_file_bytes) for path in files]
+    return assemble_corpus(root, read, ignored)
+
+
+def corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """``list_files`` of a folder that must exist."""
     root = Path(root)
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
-    files, ignored = list_files(root)
+    return list_files(root)
+
+
+def read_file(path: Path, source: str, max_file_bytes: int) -> Document | SkippedFile:
+    """One corpus file as a Document, or why it was skipped: independent of every other
+    file, so files can be read anywhere, in any order (``build_ray``)."""
+    try:
+        return load_document(path, source, max_file_bytes=max_file_bytes)
+    except _Unreadable as exc:
+        return SkippedFile(source, str(exc))
+
+
+def assemble_corpus(
+    root: Path, read: Sequence[Document | SkippedFile], ignored: Sequence[SkippedFile]
+) -> Corpus:
+    """The corpus of files read by ``read_file``, in ``list_files`` order; warns of each
+    skipped file, and refuses a corpus with no text at all."""
+    root = Path(root)
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
-    for path in files:
-        source = path.relative_to(root).as_posix()
-        try:
-            documents.append(load_document(path, source, max_file_bytes=max_file_bytes))
-        except _Unreadable as exc:
-            log.warning("skipping %s: %s", source, exc)
-            skipped.append(SkippedFile(source, str(exc)))
+    for item in read:
+        if isinstance(item, SkippedFile):
+            log.warning("skipping %s: %s", item.source, item.reason)
+            skipped.append(item)
+        else:
+            documents.append(item)
     if not any(doc.blocks for doc in documents):
         raise CorpusError(
             f"corpus folder {root} has no readable text: need UTF-8 .txt or .md files, or"
