@@ -26,7 +26,11 @@ def corpus(tmp_path: Path) -> Path:
     shutil.copytree(SEEDS, dest)
     (dest / "festival.html").write_text(html_page(), encoding="utf-8")
     (dest / "broken.txt").write_bytes(b"\x00\x01binary")
+    (dest / "big.md").write_text("Too big to index. " * 2000)  # over SETTINGS' limit
     return dest
+
+
+SETTINGS = ix.IndexSettings(max_file_bytes=20_000)
 
 
 def comparable(manifest: dict[str, object]) -> dict[str, object]:
@@ -48,17 +52,19 @@ def test_ray_build_equals_a_local_build(
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'citeqa[ray]')")
     from citeqa.embed import MiniLMEmbedder
 
-    build_index(corpus, tmp_path / "local", MiniLMEmbedder())
+    build_index(corpus, tmp_path / "local", MiniLMEmbedder(), SETTINGS)
+    local_warnings = [r.getMessage() for r in caplog.records if r.name.startswith("citeqa")]
     caplog.clear()
     report = build_ray.build_index_ray(
         corpus,
         tmp_path / "ray",
         MiniLMEmbedder,
-        ray_settings=build_ray.RaySettings(num_cpus=2, batch_size=32),  # several batches
+        SETTINGS,
+        build_ray.RaySettings(num_cpus=2, batch_size=32),  # several batches
     )
-    assert [r.getMessage() for r in caplog.records if r.name.startswith("citeqa")] == [
-        "skipping broken.txt: binary file (contains NUL bytes)"
-    ]
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("citeqa")]
+    assert warnings == local_warnings
+    assert [w.split(":")[0] for w in warnings] == ["skipping big.md", "skipping broken.txt"]
     local, ray = ix.load_index(tmp_path / "local"), ix.load_index(tmp_path / "ray")
     assert report.passages == len(ray.passages) > 20 and report.reused == 0
     assert ray.passages == local.passages  # the same rows in the same order
@@ -72,7 +78,7 @@ def test_ray_build_equals_a_local_build(
     )
     np.testing.assert_allclose(ray.sentence_vectors, local.sentence_vectors, atol=1e-5, rtol=0)
     assert comparable(ray.manifest) == comparable(local.manifest)
-    assert "broken.txt" in ray.manifest["skipped_sources"]
+    assert set(ray.manifest["skipped_sources"]) == {"big.md", "broken.txt"}
     beside = sorted(p.name for p in tmp_path.iterdir())  # no temporary folder left behind
     assert beside == [".local.lock", ".ray.lock", "corpus", "local", "ray"]
 
@@ -126,4 +132,4 @@ def test_ray_flag_reaches_the_ray_build(
     argv = ["index", str(corpus), "--index", str(tmp_path / "ix"), "--quiet", "--ray", *flag]
     assert cli.main(argv) == 0
     assert [rs.address for rs in seen] == [address]
-    assert ix.load_index(tmp_path / "ix").manifest["counts"]["documents"] == 4
+    assert ix.load_index(tmp_path / "ix").manifest["counts"]["documents"] == 5

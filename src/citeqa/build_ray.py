@@ -1,16 +1,17 @@
-"""Build an index with Ray Data: files are read and chunked by Ray tasks, and texts are
+"""Build an index with Ray Data: files are parsed and chunked by Ray tasks, and texts are
 embedded by a pool of Ray actors that each load the model once. The folder itself is
 written by ``build.write_index``, as in a local build: same manifest, same rows in the same
 order, same atomic swap and lock. Only the work before the write is spread out.
 
 Two Ray Data pipelines, with the driver in between::
 
-    files ─map: read + chunk (tasks)─► documents, passages ─► driver: order, dedupe,
-    reuse the previous index's vectors ─► texts ─map_batches: embed (actors)─► vectors
-    ─► write_index (one writer)
+    driver reads the files' bytes ─map: parse + chunk (tasks)─► documents, passages
+    ─► driver: file order, dedupe, reuse the previous index's vectors ─► texts
+    ─map_batches: embed (actors)─► vectors ─► write_index (one writer)
 
-The driver stands in the middle because the writer needs the whole corpus in file order
-anyway, and deduplicating there means no text is embedded twice or again.
+The driver reads the bytes so that no other machine needs the corpus folder, and stands in
+the middle because the writer needs the whole corpus in file order anyway; deduplicating
+there means no text is embedded twice, or again when the previous index has it.
 
 Ray is optional (``pip install 'citeqa[ray]'``); this module imports it only when called.
 """
@@ -34,7 +35,7 @@ from citeqa.chunk import ChunkSettings, chunk_document
 from citeqa.embed import Embedder
 from citeqa.errors import CiteQAError
 from citeqa.index import IndexSettings
-from citeqa.ingest import SkippedFile, assemble_corpus, corpus_files, read_file
+from citeqa.ingest import SkippedFile, assemble_corpus, corpus_files, file_bytes, parse_file
 from citeqa.types import Document, Passage
 
 EXTRA = "citeqa[ray]"
@@ -76,11 +77,12 @@ class RaySettings:
 
 @dataclass(frozen=True)
 class ReadFile:
-    """Stage one's input: a file of the corpus, and its place in file order."""
+    """Stage one's input: a file of the corpus, its place in file order, and its bytes
+    (read by the driver, so that no other machine needs the corpus folder)."""
 
     order: int
-    path: str
     source: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -129,11 +131,18 @@ def build_index_ray(
         ray.data.DataContext.get_current().enable_progress_bars = progress
         # Ray Data logs each pipeline's plan and timing at INFO: progress, not news.
         logging.getLogger("ray.data").setLevel(logging.INFO if progress else logging.ERROR)
-        tasks = [
-            ReadFile(i, str(path), path.relative_to(corpus_dir).as_posix())
-            for i, path in enumerate(files)
-        ]
-        results = read_and_chunk(ray, tasks, settings)
+        tasks: list[ReadFile] = []
+        too_big: dict[int, SkippedFile] = {}
+        for i, path in enumerate(files):
+            source = path.relative_to(corpus_dir).as_posix()
+            data = file_bytes(path, source, settings.max_file_bytes)
+            if isinstance(data, SkippedFile):
+                too_big[i] = data
+            else:
+                tasks.append(ReadFile(i, source, data))
+        results = read_and_chunk(ray, tasks, settings.chunk)
+        results += [ReadResult(i, skip, ()) for i, skip in too_big.items()]
+        results.sort(key=lambda r: r.order)
         corpus = assemble_corpus(corpus_dir, [r.item for r in results], ignored)
         passages = [p for r in results for p in r.passages]
 
@@ -171,25 +180,22 @@ def _start(ray: Any, rs: RaySettings) -> None:
         ray.init(address=rs.address, logging_level="WARNING")
 
 
-def read_and_chunk(ray: Any, tasks: list[ReadFile], settings: IndexSettings) -> list[ReadResult]:
-    """Stage one, a Ray task per block of files: each file read and chunked where it lands.
-    Results come back in file order whatever order the tasks finished in."""
+def read_and_chunk(ray: Any, tasks: list[ReadFile], chunk: ChunkSettings) -> list[ReadResult]:
+    """Stage one, Ray tasks: each file parsed (HTML, PDF and Word extraction is the costly
+    part) and chunked where it lands. Results come back in file order."""
+    if not tasks:
+        return []
     ds = ray.data.from_items([{"task": pickle.dumps(t)} for t in tasks])
-    ds = ds.map(
-        _read_and_chunk_row,
-        fn_kwargs={"max_file_bytes": settings.max_file_bytes, "chunk": settings.chunk},
-    )
+    ds = ds.map(_read_and_chunk_row, fn_kwargs={"chunk": chunk})
     results = [pickle.loads(row["result"]) for row in ds.take_all()]
     return sorted(results, key=lambda r: r.order)
 
 
-def _read_and_chunk_row(
-    row: dict[str, Any], *, max_file_bytes: int, chunk: ChunkSettings
-) -> dict[str, Any]:
+def _read_and_chunk_row(row: dict[str, Any], *, chunk: ChunkSettings) -> dict[str, Any]:
     # Rows are pickled dataclasses: Ray Data's columns are Arrow types, and a Document is
     # nested frozen dataclasses that pickle round-trips exactly.
     task: ReadFile = pickle.loads(row["task"])
-    item = read_file(Path(task.path), task.source, max_file_bytes)
+    item = parse_file(task.data, task.source)
     passages = () if isinstance(item, SkippedFile) else tuple(chunk_document(item, chunk))
     return {"result": pickle.dumps(ReadResult(task.order, item, passages))}
 
@@ -219,7 +225,11 @@ def embed(
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     actors = rs.actors or max(1, int(ray.cluster_resources().get("CPU", 1) / rs.cpus_per_actor))
-    ds = ray.data.from_items([{"order": i, "text": t} for i, t in enumerate(texts)])
+    # One block per batch: Ray schedules blocks, and one block per text (its default for
+    # small lists) is a scheduling step per text.
+    blocks = -(-len(texts) // rs.batch_size)
+    rows = [{"order": i, "text": t} for i, t in enumerate(texts)]
+    ds = ray.data.from_items(rows, override_num_blocks=blocks)
     ds = ds.map_batches(
         EmbedActor,
         fn_constructor_args=(make_embedder,),
