@@ -185,7 +185,10 @@ def read_and_chunk(ray: Any, tasks: list[ReadFile], chunk: ChunkSettings) -> lis
     part) and chunked where it lands. Results come back in file order."""
     if not tasks:
         return []
-    ds = ray.data.from_items([{"task": pickle.dumps(t)} for t in tasks])
+    # A few files per task: a task per file spends more on scheduling than on small files.
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    blocks = min(len(tasks), 4 * cpus)
+    ds = ray.data.from_items([{"task": pickle.dumps(t)} for t in tasks], override_num_blocks=blocks)
     ds = ds.map(_read_and_chunk_row, fn_kwargs={"chunk": chunk})
     results = [pickle.loads(row["result"]) for row in ds.take_all()]
     return sorted(results, key=lambda r: r.order)
@@ -236,7 +239,14 @@ def embed(
         batch_size=rs.batch_size,
         batch_format="numpy",
         # Ray 2.60: the actor pool is a compute strategy (``concurrency=`` is deprecated).
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
+        compute=ray.data.ActorPoolStrategy(
+            min_size=1,
+            max_size=actors,
+            # Start as many actors as there are batches for (up to the most): left to
+            # grow, the pool saw one actor keep up with its queue and stayed at one.
+            initial_size=min(actors, blocks),
+            max_tasks_in_flight_per_actor=1,  # a batch waits for a free actor, not a busy one
+        ),
         num_cpus=rs.cpus_per_actor,
     )
     out = np.zeros((len(texts), dim), dtype=np.float32)
