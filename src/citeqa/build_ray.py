@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import re
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -165,19 +166,27 @@ def build_index_ray(
 
 
 def _start(ray: Any, rs: RaySettings) -> None:
-    # Workers of a local instance import citeqa from where this process did, so a build
-    # from a source checkout runs that checkout's code, not another installed copy.
-    here = str(Path(__file__).resolve().parents[1])
-    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
     if rs.address == LOCAL:
         ray.init(
             num_cpus=rs.num_cpus,
             include_dashboard=False,
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            runtime_env={"env_vars": {"PYTHONPATH": _worker_pythonpath()}},
             logging_level="WARNING",
         )
     else:  # a cluster's nodes must have citeqa (and its model package) installed
         ray.init(address=rs.address, logging_level="WARNING")
+
+
+def _worker_pythonpath() -> str:
+    """Workers of a local instance import citeqa from where this process did, so a build
+    from a source checkout (or a relative PYTHONPATH) runs this code, not another installed
+    copy. An installed citeqa's folder is on every worker's path already; put first, it
+    would shadow the standard library with whatever else is installed."""
+    here = str(Path(__file__).resolve().parents[1])
+    inherited = os.environ.get("PYTHONPATH", "")
+    if here == sysconfig.get_paths()["purelib"]:
+        return inherited
+    return os.pathsep.join(p for p in (here, inherited) if p)
 
 
 def read_and_chunk(ray: Any, tasks: list[ReadFile], chunk: ChunkSettings) -> list[ReadResult]:
