@@ -11,13 +11,14 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -85,12 +86,47 @@ def build_index(
     """Ingest, chunk and embed ``corpus_dir`` into ``index_dir``, reusing the vectors of
     passages whose text is unchanged since the previous build."""
     started = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    corpus = load_corpus(corpus_dir, max_file_bytes=settings.max_file_bytes)
+    corpus = load_corpus(Path(corpus_dir), max_file_bytes=settings.max_file_bytes)
     passages = chunk_corpus(corpus.documents, settings.chunk)
+    return write_index(
+        corpus,
+        passages,
+        index_dir,
+        embedder,
+        settings,
+        progress=progress,
+        lock_timeout=lock_timeout,
+        started=started,
+    )
+
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+"""Texts to L2-normalised float32 rows, in order: what a build needs of an embedder."""
+
+
+def write_index(
+    corpus: Corpus,
+    passages: list[Passage],
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    encode: Encode | None = None,
+    progress: bool = False,
+    lock_timeout: float = 600.0,
+    started: float | None = None,
+) -> BuildReport:
+    """Embed what the previous index lacks and write the folder: the one writer every build
+    goes through. ``passages`` are ``corpus``'s, in its order. ``encode`` embeds the texts
+    (default: ``embedder.encode``); a distributed build passes its own, and ``embedder``
+    still names the model in the manifest and decides which old vectors can be reused."""
+    started = time.perf_counter() if started is None else started
+    index_dir = Path(index_dir)
+    if encode is None:
+        encode = functools.partial(embedder.encode, progress=progress)
     try:
         return _build(
-            corpus, passages, index_dir, embedder, settings, progress, lock_timeout, started
+            corpus, passages, index_dir, embedder, settings, encode, lock_timeout, started
         )
     except OSError as exc:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -107,7 +143,7 @@ def _build(
     index_dir: Path,
     embedder: Embedder,
     settings: IndexSettings,
-    progress: bool,
+    encode: Encode,
     lock_timeout: float,
     started: float,
 ) -> BuildReport:
@@ -117,7 +153,9 @@ def _build(
         cache = _previous_vectors(index_dir, embedder)
         texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]
         todo = sorted({_text_key(t): t for t in texts if _text_key(t) not in cache}.items())
-        fresh = embedder.encode([t for _, t in todo], progress=progress)
+        fresh = encode([t for _, t in todo])
+        if fresh.shape != (len(todo), embedder.dim):
+            raise ValueError(f"{len(todo)} texts came back as vectors of shape {fresh.shape}")
         reused = sum(1 for t in set(texts) if _text_key(t) in cache)
         cache.update((key, fresh[i]) for i, (key, _) in enumerate(todo))
         rows = np.stack([cache[_text_key(t)] for t in texts]) if texts else None

@@ -82,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
         help="FAISS index (auto: exact below 300k passages, HNSW above)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="read, chunk and embed on Ray (pip install 'citeqa[ray]'): a local instance,"
+        " or join ADDRESS (auto, HOST:PORT, ray://HOST:PORT); give it after CORPUS",
+    )
     p.set_defaults(run=_cmd_index)
 
     p = sub.add_parser("ask", help="answer a question from the indexed documents")
@@ -237,6 +246,15 @@ def _cmd_index(args: argparse.Namespace) -> int:
     settings = ix.IndexSettings(
         index_type=args.index_type, max_file_bytes=int(args.max_file_mb * 1_000_000)
     )
+    if args.ray is not None:  # bad --ray usage fails before the model or Ray load
+        from citeqa import build_ray
+
+        try:
+            ray_settings = build_ray.RaySettings(address=args.ray)
+            build_ray.require_ray()
+        except (build_ray.RayUnavailableError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.explain:
         from citeqa.explain import explain
 
@@ -253,9 +271,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
                 return EXIT_OK
         except IndexFolderError:
             pass  # missing, corrupt or mismatched: build it
-    from citeqa.build import build_index
+    if args.ray is not None:
+        report = build_ray.build_index_ray(
+            corpus_dir, index_dir, make_embedder, settings, ray_settings, progress=not args.quiet
+        )
+    else:
+        from citeqa.build import build_index
 
-    report = build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
+        report = build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
     for doc in report.corpus.documents:
         if not doc.blocks:
             print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from citeqa import clean
 from citeqa.chunk import ChunkSettings
 from citeqa.embed import Embedder
 from citeqa.errors import (
+    CorpusError,
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
@@ -45,6 +47,8 @@ from citeqa.ingest import (
     sha256_bytes,
 )
 from citeqa.types import Passage, Sentence
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -152,7 +156,16 @@ class LoadedIndex:
         stored = self.documents.get(source)
         if stored is not None:
             return stored.text
-        return decode_text((self.corpus_dir / source).read_bytes())
+        path = self.corpus_dir / source
+        if not path.is_file() and source in self.manifest.get("sources", {}):
+            # A copied index serves its passages without the corpus, but a plain-text
+            # document's whole text is the file itself, which only the corpus holds.
+            raise CorpusError(
+                f"the whole text of {source} is its file in the corpus folder"
+                f" {self.corpus_dir}, which is not here; index {self.path} holds only its"
+                " passages (answers and citations still work)"
+            )
+        return decode_text(path.read_bytes())
 
     def page_at(self, source: str, offset: int) -> int | None:
         """The page (from 1) holding ``offset`` of ``source``; None when it has no pages."""
@@ -327,9 +340,16 @@ def staleness(
     embedder: Embedder,
     settings: IndexSettings = IndexSettings(),
     corpus_dir: Path | None = None,
+    *,
+    corpus_optional: bool = False,
 ) -> list[str]:
     """What differs between the index and the corpus, embedder and settings now; empty
-    when the index is fresh. Raises when the index is missing or corrupt."""
+    when the index is fresh. Raises when the index is missing or corrupt.
+
+    With ``corpus_optional`` (serving), a corpus folder that is not there at all is no
+    difference: the index holds every passage it cites, so it can be built in one place
+    and served from another. That is logged as one warning, since freshness cannot be
+    checked then. A corpus folder that is there is compared as always."""
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     verify_files(index_dir, manifest)
@@ -344,6 +364,16 @@ def staleness(
         if want.get(key) != have.get(key):
             diffs.append(f"setting {key}: index {have.get(key)!r}, now {want.get(key)!r}")
     root = Path(corpus_dir) if corpus_dir is not None else index_dir / manifest["corpus"]
+    if corpus_optional and not root.exists():
+        # Only absence: a path that exists but is not a folder is a changed corpus.
+        log.warning(
+            "index %s: its corpus folder %s is not here, so whether the index is fresh"
+            " cannot be checked; answering from the %s passages it holds",
+            index_dir,
+            root.resolve(),
+            manifest.get("counts", {}).get("passages", "?"),
+        )
+        return diffs
     diffs.extend(corpus_changes(manifest, root))
     return diffs
 

@@ -12,13 +12,14 @@ import bisect
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa import clean
 from citeqa.errors import CorpusError
 from citeqa.extract import EXTENSIONS as EXTENSIONS
-from citeqa.extract import ExtractionError, format_for
+from citeqa.extract import ExtractionError, Format, format_for
 from citeqa.extract import decode_text as decode_text
 from citeqa.types import Block, Document, SkippedSpan
 
@@ -83,19 +84,61 @@ def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> 
     >>> corpus.documents[0].source
     '000_ccf088dfa326e9ee.txt'
     """
+    files, ignored = corpus_files(root)
+    read = [read_file(path, path.relative_to(root).as_posix(), max_file_bytes) for path in files]
+    return assemble_corpus(root, read, ignored)
+
+
+def corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """``list_files`` of a folder that must exist."""
     root = Path(root)
     if not root.is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
-    files, ignored = list_files(root)
+    return list_files(root)
+
+
+def read_file(path: Path, source: str, max_file_bytes: int) -> Document | SkippedFile:
+    """One corpus file as a Document, or why it was skipped: independent of every other
+    file, so files can be read in any order."""
+    try:
+        return load_document(path, source, max_file_bytes=max_file_bytes)
+    except _Unreadable as exc:
+        return SkippedFile(source, str(exc))
+
+
+def file_bytes(path: Path, source: str, max_file_bytes: int) -> bytes | SkippedFile:
+    """What ``parse_file`` needs of a file: its bytes, unless it is over the size limit.
+    ``parse_file(file_bytes(...))`` is ``read_file``, split where the bytes can travel
+    (``build_ray`` reads here and parses on whichever machine has a core free)."""
+    try:
+        return _checked_bytes(path, max_file_bytes)
+    except _Unreadable as exc:
+        return SkippedFile(source, str(exc))
+
+
+def parse_file(data: bytes, source: str) -> Document | SkippedFile:
+    """A file's bytes as a Document, or why it was skipped; its format by ``source``'s
+    extension."""
+    try:
+        return _document_from_bytes(data, source, format_for(source))
+    except _Unreadable as exc:
+        return SkippedFile(source, str(exc))
+
+
+def assemble_corpus(
+    root: Path, read: Sequence[Document | SkippedFile], ignored: Sequence[SkippedFile]
+) -> Corpus:
+    """The corpus of files read by ``read_file``, in ``list_files`` order; warns of each
+    skipped file, and refuses a corpus with no text at all."""
+    root = Path(root)
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
-    for path in files:
-        source = path.relative_to(root).as_posix()
-        try:
-            documents.append(load_document(path, source, max_file_bytes=max_file_bytes))
-        except _Unreadable as exc:
-            log.warning("skipping %s: %s", source, exc)
-            skipped.append(SkippedFile(source, str(exc)))
+    for item in read:
+        if isinstance(item, SkippedFile):
+            log.warning("skipping %s: %s", item.source, item.reason)
+            skipped.append(item)
+        else:
+            documents.append(item)
     if not any(doc.blocks for doc in documents):
         raise CorpusError(
             f"corpus folder {root} has no readable text: need UTF-8 .txt or .md files, or"
@@ -112,11 +155,17 @@ class _Unreadable(Exception):
 def load_document(
     path: Path, source: str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 ) -> Document:
+    return _document_from_bytes(_checked_bytes(path, max_file_bytes), source, format_for(path))
+
+
+def _checked_bytes(path: Path, max_file_bytes: int) -> bytes:
     size = path.stat().st_size
     if size > max_file_bytes:
         raise _Unreadable(f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit")
-    data = path.read_bytes()
-    fmt = format_for(path)
+    return path.read_bytes()
+
+
+def _document_from_bytes(data: bytes, source: str, fmt: Format | None) -> Document:
     if fmt is not None:
         try:
             extraction = fmt.extract(data)

@@ -85,14 +85,16 @@ class QA:
         """Load an index (the default ``index/`` when None) and warm the model.
 
         The default index is rebuilt from ``seeds/`` when it is missing, stale or broken;
-        any other index must be fresh, or loading fails with a message naming it.
+        any other index must be fresh, or loading fails with a message naming it. An index
+        whose corpus folder is not beside it (copied elsewhere to be served) loads with one
+        warning that its freshness cannot be checked.
         """
         embedder = embedder if embedder is not None else MiniLMEmbedder()
         if index_dir is None:
             index = _fresh_default_index(embedder)
         else:
             index = load_index(Path(index_dir), embedder)
-            diffs = staleness(index.path, embedder)
+            diffs = staleness(index.path, embedder, corpus_optional=True)
             if diffs:
                 raise IndexStaleError(
                     f"index {index.path} is stale ({'; '.join(diffs)});"
