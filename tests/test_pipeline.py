@@ -161,6 +161,25 @@ def test_stale_named_index_is_refused(corpus: Path, tmp_path: Path) -> None:
         QA.load(tmp_path / "idx", embedder=FakeEmbedder())
 
 
+def test_named_index_built_with_other_settings_loads(corpus: Path, tmp_path: Path) -> None:
+    """Build flags (index type, chunking) are the index's own; serving it does not second-
+    guess them. A changed corpus still makes it stale."""
+    import shutil
+
+    from citeqa.chunk import ChunkSettings
+    from citeqa.index import IndexSettings
+
+    mine = tmp_path / "corpus"
+    shutil.copytree(corpus, mine)
+    settings = IndexSettings(chunk=ChunkSettings(sentences=3, overlap=1), index_type="hnsw")
+    build_index(mine, tmp_path / "idx", FakeEmbedder(), settings)
+    qa = QA.load(tmp_path / "idx", embedder=FakeEmbedder(), reader="sentence")
+    assert qa.index.manifest["settings"]["index_type"] == "hnsw"
+    (mine / "extra.txt").write_text("Another article about the harbour. It is new.\n")
+    with pytest.raises(IndexStaleError, match="added: extra.txt"):
+        QA.load(tmp_path / "idx", embedder=FakeEmbedder(), reader="sentence")
+
+
 def test_missing_named_index_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match=f"no index at {tmp_path / 'nope'}"):
         QA.load(tmp_path / "nope", embedder=FakeEmbedder())

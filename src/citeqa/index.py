@@ -338,13 +338,18 @@ def _read_passages(path: Path) -> Iterator[Passage]:
 def staleness(
     index_dir: Path,
     embedder: Embedder,
-    settings: IndexSettings = IndexSettings(),
+    settings: IndexSettings | None = IndexSettings(),
     corpus_dir: Path | None = None,
     *,
     corpus_optional: bool = False,
 ) -> list[str]:
     """What differs between the index and the corpus, embedder and settings now; empty
     when the index is fresh. Raises when the index is missing or corrupt.
+
+    ``settings=None`` takes the index's own build choices (chunking, file size limit,
+    index type) as given and checks only what this version of citeqa decides itself:
+    the cleaning rules and the segmenter. That is how an index is served, whatever
+    ``citeqa index`` flags built it.
 
     With ``corpus_optional`` (serving), a corpus folder that is not there at all is no
     difference: the index holds every passage it cites, so it can be built in one place
@@ -358,8 +363,12 @@ def staleness(
         check_embedder(index_dir, manifest, embedder)
     except IndexMismatchError as exc:
         diffs.append(str(exc))
-    want = settings.to_dict()
     have = manifest.get("settings", {})
+    if settings is not None:
+        want = settings.to_dict()
+    else:
+        ours = IndexSettings().to_dict()
+        want = {**have, **{k: ours[k] for k in ("cleaning_rules", "segmenter")}}
     for key in sorted(set(want) | set(have)):
         if want.get(key) != have.get(key):
             diffs.append(f"setting {key}: index {have.get(key)!r}, now {want.get(key)!r}")
