@@ -176,7 +176,7 @@ def test_named_index_built_with_other_settings_loads(corpus: Path, tmp_path: Pat
     qa = QA.load(tmp_path / "idx", embedder=FakeEmbedder(), reader="sentence")
     assert qa.index.manifest["settings"]["index_type"] == "hnsw"
     (mine / "extra.txt").write_text("Another article about the harbour. It is new.\n")
-    with pytest.raises(IndexStaleError, match="added: extra.txt"):
+    with pytest.raises(IndexStaleError, match=r"added: extra\.txt"):
         QA.load(tmp_path / "idx", embedder=FakeEmbedder(), reader="sentence")
 
 
