@@ -79,3 +79,31 @@ def test_definition_spans() -> None:
         "Alibaba’s video streaming platform"
     ]
     assert at.definition_spans("TVB, Shaw Brothers and others.", "TVB", expansion_only=True) == []
+
+
+def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
+    """The span reader's whole-name rule: a span that starts a phrase before an acronym's
+    written-out name, or stops inside it, becomes the name; offsets stay the passage's."""
+    from citeqa.read_span import _names, _whole_name
+    from citeqa.types import Passage, Sentence
+
+    lead = "It was signed. "
+    said = "Its arm, Alibaba Digital Media and Entertainment Group (AMEG), is pouring money."
+    text = lead + said
+    offset = 100  # the passage starts 100 characters into its document
+    first = Sentence("a.txt", offset, offset + len(lead) - 1, lead[:-1])
+    second = Sentence("a.txt", offset + len(lead), offset + len(text), said)
+    passage = Passage("p", "d", "a.txt", "t", offset, offset + len(text), text, (first, second))
+
+    question = "What is AMEG?"
+    names = _names(question, at.question_type(question), said)
+    for start, end in (
+        (text.index("arm"), text.index(" (AMEG)")),
+        (text.index("Digital"), text.index(" Group")),
+    ):
+        lo, hi = _whole_name(passage, second, start, end, names)
+        assert text[lo:hi] == "Alibaba Digital Media and Entertainment Group"
+    assert _whole_name(passage, second, 0, 5, names) == (0, 5)  # overlaps no name
+    # only acronyms, and only "what is" questions
+    assert _names("What is Damai?", at.DEFINITION, said) == []
+    assert _names("How much is AMEG pouring?", at.MONEY, said) == []

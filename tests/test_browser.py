@@ -59,9 +59,9 @@ def ask(page: Any, question: str) -> float:
 def test_answer_highlight_and_citation_are_visible(page: Any) -> None:
     ask(page, "How much is Alibaba investing in Hong Kong?")
     last = page.locator("#citeqa-chat .message").last
-    assert "$640 million (HK$5 billion)" in last.inner_text()
+    assert "$640 million" in last.inner_text()
     mark = last.locator("mark").first
-    assert mark.is_visible() and mark.inner_text() == "$640 million (HK$5 billion)"
+    assert mark.is_visible() and mark.inner_text() == "$640 million"
     sources = page.locator("#citeqa-sources")
     assert sources.locator("mark").first.is_visible()
     assert ".txt" in sources.inner_text() and "score" not in sources.inner_text()
