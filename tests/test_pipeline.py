@@ -71,11 +71,12 @@ def test_answers_are_verbatim_spans_of_the_file(qa: QA, corpus: Path, question: 
     assert json.loads(json.dumps(ans.to_dict()))["question"] == question
 
 
-def test_typed_answer_is_the_short_span(qa: QA) -> None:
-    ans = qa.ask("How much is Alibaba investing in Hong Kong?")
+def test_the_sentence_readers_typed_answer_is_the_short_span(qa: QA) -> None:
+    rules = QA.load(qa.index.path, embedder=FakeEmbedder(), reader="sentence")
+    ans = rules.ask("How much is Alibaba investing in Hong Kong?")
     assert not ans.abstained
-    # with the fake embedder any statement of the amount may win; the real model is
-    # tested in test_ask_model.py
+    # with the fake embedder any statement of the amount may win; the real embedder and
+    # the span reader are tested in test_ask_model.py
     assert re.fullmatch(
         r"(US)?\$640 million( \(HK\$5 billion\))?|5 billion Hong Kong dollars", ans.text
     )
