@@ -127,7 +127,7 @@ class QA:
         question = check_question(question)
         query = self.embedder.encode([question])[0]
         hits = self.retriever.search(question, query, top_k, sources)
-        reading = self.reader.read(question, query, hits, min_confidence=self.policy.min_confidence)
+        reading = self.reader.read(question, query, hits)
         return hits, reading
 
 

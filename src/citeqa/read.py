@@ -66,12 +66,8 @@ class Reader(Protocol):
         question: str,
         query: np.ndarray,
         hits: Sequence[Hit],
-        *,
-        min_confidence: float = 0.0,
     ) -> Reading | None:
-        """The best answer among ``hits`` (best first), or None when they hold no text.
-        A reading below ``min_confidence`` will be abstained on, so a reader may skip work
-        that only pins down its span."""
+        """The best answer among ``hits`` (best first), or None when they hold no text."""
         ...
 
 
@@ -145,8 +141,6 @@ class SentenceReader:
         question: str,
         query: np.ndarray,
         hits: Sequence[Hit],
-        *,
-        min_confidence: float = 0.0,
     ) -> Reading | None:
         kind = at.question_type(question)
         q_terms = set(terms(at.content_of(question)))

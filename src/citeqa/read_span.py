@@ -91,8 +91,6 @@ class SpanReader:
         question: str,
         query: np.ndarray,
         hits: Sequence[Hit],
-        *,
-        min_confidence: float = 0.0,
     ) -> Reading | None:
         hits = list(hits)[: self.settings.passages]
         if not hits:
