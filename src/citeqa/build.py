@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ import numpy as np
 from citeqa.chunk import chunk_corpus
 from citeqa.embed import Embedder
 from citeqa.errors import IndexFolderError, IndexLockedError
-from citeqa.extract import RAW
+from citeqa.extract import RAW, library_version
 from citeqa.index import (
     DATA_FILES,
     DOCUMENTS,
@@ -294,20 +293,13 @@ def _manifest(
         },
         "counts": {"documents": len(corpus.documents), "passages": n_passages},
         "files": {name: _file_record(tmp / name) for name in DATA_FILES},
-        "versions": {name: _version(name) for name in _VERSIONED},
+        "versions": {name: library_version(name) for name in _VERSIONED},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 def _file_record(path: Path) -> dict[str, Any]:
     return {"sha256": file_sha256(path), "size": path.stat().st_size}
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _fsync_dir(path: Path) -> None:

@@ -94,7 +94,7 @@ class QA:
             index = _fresh_default_index(embedder)
         else:
             index = load_index(Path(index_dir), embedder)
-            diffs = staleness(index.path, embedder, None, corpus_optional=True)
+            diffs = staleness(index.path, embedder, settings=None, corpus_optional=True)
             if diffs:
                 raise IndexStaleError(
                     f"index {index.path} is stale ({'; '.join(diffs)});"
