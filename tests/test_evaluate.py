@@ -131,15 +131,6 @@ def test_squad_articles_subset(tmp_path: Path) -> None:
     )
 
 
-def test_ann_bench_code_path() -> None:
-    from citeqa.bench import ann_figures
-
-    rows = ann_figures((400,), dim=16, queries=5)
-    assert [r["index"] for r in rows] == ["flat", "ivf", "hnsw"]
-    assert rows[0]["recall@10"] == 1.0
-    assert all(0.0 <= r["recall@10"] <= 1.0 and r["ms_per_query"] > 0 for r in rows)
-
-
 def test_gold_setting_on_a_qa_set_searches_only_the_questions_sources(
     seeds_copy: Path, tmp_path: Path
 ) -> None:

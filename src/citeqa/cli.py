@@ -160,11 +160,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ui", action="store_true", help="only the web app: server RSS, Enter-to-answer time"
     )
-    p.add_argument("--ann", action="store_true", help="only FAISS flat vs IVF vs HNSW")
+    p.add_argument(
+        "--ann", action="store_true", help="only FAISS index types on real vectors (--vectors)"
+    )
+    p.add_argument(
+        "--scale", action="store_true", help="only build, load and memory of a large index"
+    )
     p.add_argument("--load", action="store_true", help="only the load test of the served app")
     p.add_argument("--clients", type=int, default=50, help="--load: concurrent clients")
     p.add_argument("--seconds", type=float, default=60, help="--load: how long")
     p.add_argument("--ann-sizes", default="10000,100000", help="rows for --ann (comma-separated)")
+    p.add_argument(
+        "--vectors", type=Path, help="--ann: cache of real vectors (embedded there if missing)"
+    )
+    p.add_argument(
+        "--squad",
+        type=Path,
+        action="append",
+        default=[],
+        help="--ann, --scale: SQuAD-format files whose text to use (repeatable)",
+    )
+    p.add_argument("--passages", type=int, default=100_000, help="--scale: how many")
     p.set_defaults(run=_cmd_bench)
 
     p = sub.add_parser(
@@ -424,17 +440,26 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             figures = loadtest.load_figures(args.index, args.clients, args.seconds)
         print(json.dumps(figures, indent=2))
         return EXIT_OK
-    if args.ann:
-        rows = bench.ann_figures(tuple(int(n) for n in args.ann_sizes.split(",")))
-        if args.json:
-            print(json.dumps(rows, indent=2))
-        else:
-            print("| rows | index | build s | ms/query | recall@10 |\n|---|---|---|---|---|")
-            for r in rows:
-                print(
-                    f"| {r['rows']:,} | {r['index']} | {r['build_s']:.1f} |"
-                    f" {r['ms_per_query']:.2f} | {r['recall@10']:.3f} |"
-                )
+    if args.ann or args.scale:
+        from citeqa import bench_scale
+
+        if args.scale and not args.squad:
+            print("error: --scale needs --squad FILE: the text to index", file=sys.stderr)
+            return EXIT_USAGE
+        if args.scale:
+            print(json.dumps(bench_scale.scale_figures(args.squad, args.passages), indent=2))
+            return EXIT_OK
+        if args.vectors is None:
+            print("error: --ann needs --vectors DIR, where real vectors are or go", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            vectors, queries = bench_scale.real_vectors(args.squad, args.vectors)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        sizes = [int(n) for n in args.ann_sizes.split(",")]
+        rows = bench_scale.ann_table(vectors, queries, sizes)
+        print(json.dumps(rows, indent=2) if args.json else bench_scale.render_ann(rows))
         return EXIT_OK
     result = bench.run(corpus, args.index, repeats=args.repeats, rounds=args.rounds)
     print(json.dumps(result, indent=2) if args.json else bench.render(result))
