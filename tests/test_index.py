@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from citeqa import index as ix
+from citeqa import lexicon
 from citeqa.build import build_index, build_lock
 from citeqa.chunk import ChunkSettings
 from citeqa.errors import (
@@ -44,6 +45,7 @@ def test_build_then_load_round_trips(built: Path, seeds_copy: Path) -> None:
         "passages.jsonl",
         "sentences.npy",
         "documents.jsonl",
+        "bm25",
     }
 
 
@@ -63,6 +65,7 @@ def test_manifest_records_what_the_build_depended_on(built: Path) -> None:
         "passages.jsonl",
         "sentences.npy",
         "documents.jsonl",
+        *(f"bm25/{name}" for name in lexicon.FILES),
     }
     assert {"faiss-cpu", "sentence-transformers", "torch"} <= set(m["versions"])
     assert m["built_at"]
@@ -113,7 +116,10 @@ def test_missing_index(tmp_path: Path) -> None:
         ix.load_index(tmp_path / "none")
 
 
-@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl", "sentences.npy"])
+DATA = ["faiss.index", "passages.jsonl", "sentences.npy", "bm25/data.csc.index.npy"]
+
+
+@pytest.mark.parametrize("name", DATA)
 def test_truncated_file_is_detected(built: Path, name: str) -> None:
     path = built / name
     path.write_bytes(path.read_bytes()[:-10])
@@ -121,7 +127,7 @@ def test_truncated_file_is_detected(built: Path, name: str) -> None:
         ix.load_index(built, FakeEmbedder())
 
 
-@pytest.mark.parametrize("name", ["faiss.index", "passages.jsonl", "sentences.npy"])
+@pytest.mark.parametrize("name", DATA)
 def test_bit_flip_is_detected(built: Path, name: str) -> None:
     path = built / name
     data = bytearray(path.read_bytes())
@@ -154,7 +160,10 @@ def test_index_from_another_model_is_refused(built: Path) -> None:
 
 
 def test_failed_build_leaves_previous_index(built: Path, seeds_copy: Path) -> None:
-    before = {n: (built / n).read_bytes() for n in os.listdir(built)}
+    def contents() -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+
+    before = contents()
 
     class Crashing(FakeEmbedder):
         def encode(self, texts, *, progress=False):  # type: ignore[no-untyped-def]
@@ -163,7 +172,7 @@ def test_failed_build_leaves_previous_index(built: Path, seeds_copy: Path) -> No
     (seeds_copy / "new.txt").write_text("Fresh text that needs embedding. Two.\n")
     with pytest.raises(RuntimeError, match="out of memory"):
         build_index(seeds_copy, built, Crashing())
-    assert {n: (built / n).read_bytes() for n in os.listdir(built)} == before
+    assert contents() == before
     assert not list(built.parent.glob(".index.tmp-*"))
 
 

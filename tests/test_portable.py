@@ -149,8 +149,12 @@ def test_cli_check_of_a_copied_index_still_says_it_cannot_vouch(
 def snapshot(folder: Path) -> dict[str, tuple[int, int, str]]:
     """Every entry's size, mtime and checksum: what a writer would change."""
     return {
-        p.name: (p.stat().st_size, p.stat().st_mtime_ns, ix.file_sha256(p))
-        for p in sorted(folder.iterdir())
+        str(p.relative_to(folder)): (
+            p.stat().st_size,
+            p.stat().st_mtime_ns,
+            ix.file_sha256(p) if p.is_file() else "",
+        )
+        for p in sorted(folder.rglob("*"))
     }
 
 
@@ -185,10 +189,11 @@ def test_two_servers_share_one_read_only_index_folder(tmp_path: Path) -> None:
     before = snapshot(shared)
     env = {k: v for k, v in os.environ.items() if k != "CITEQA_TOKEN"}  # open servers
     env["CITEQA_HOME"] = str(tmp_path / "no-home")  # no default index to fall back on
-    modes = {p: p.stat().st_mode for p in [shared, *shared.iterdir()]}
-    for p in shared.iterdir():
-        p.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-    shared.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    entries = [shared, *shared.rglob("*")]
+    modes = {p: p.stat().st_mode for p in entries}
+    for p in reversed(entries):  # files and subfolders before the folders holding them
+        readable = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+        p.chmod(readable | (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH if p.is_dir() else 0))
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     try:
         with (
@@ -200,7 +205,7 @@ def test_two_servers_share_one_read_only_index_folder(tmp_path: Path) -> None:
             with ThreadPoolExecutor(len(jobs)) as pool:  # both servers answer at once
                 got = list(pool.map(lambda job: post_ask(*job), jobs))
     finally:
-        for p, mode in modes.items():
+        for p, mode in modes.items():  # folders first, so their entries can be reached
             p.chmod(mode)
     for i in range(0, len(got), 2):  # same folder, same answer from either server
         one, two = got[i], got[i + 1]

@@ -275,7 +275,7 @@ def _pattern_spans(sentence: str, kind: str) -> list[Candidate]:
 
 def _is_ordinary_word(word: str) -> bool:
     """A word capitalised only because it starts the sentence ("While", "Additionally")."""
-    from citeqa.retrieve import is_stopword
+    from citeqa.lexicon import is_stopword
 
     lower = word.lower()
     return is_stopword(lower) or lower.endswith("ly") or lower in _SENTENCE_OPENERS

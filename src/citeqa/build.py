@@ -31,6 +31,7 @@ from citeqa.embed import Embedder
 from citeqa.errors import IndexFolderError, IndexLockedError
 from citeqa.extract import RAW, library_version
 from citeqa.index import (
+    BM25,
     DATA_FILES,
     DOCUMENTS,
     FORMAT_VERSION,
@@ -46,6 +47,7 @@ from citeqa.index import (
     old_name,
 )
 from citeqa.ingest import Corpus, load_corpus
+from citeqa.lexicon import Lexicon
 from citeqa.types import Passage
 
 _VERSIONED = (
@@ -168,6 +170,7 @@ def _build(
             faiss.write_index(flat, str(tmp / VECTORS))
             _write_passages(tmp / PASSAGES, passages)
             _write_documents(tmp / DOCUMENTS, corpus)
+            _write_lexicon(tmp / BM25, passages)
             with (tmp / SENTENCES).open("wb") as fh:
                 np.save(fh, vectors[len(passages) :], allow_pickle=False)
                 fh.flush()
@@ -233,6 +236,15 @@ def _write_passages(path: Path, passages: list[Passage]) -> None:
         os.fsync(fh.fileno())
 
 
+def _write_lexicon(folder: Path, passages: list[Passage]) -> None:
+    """BM25 over the passages, so that serving maps it rather than tokenising them all."""
+    folder.mkdir()
+    for name in Lexicon.build([p.text for p in passages]).save(folder):
+        with (folder / name).open("rb+") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
 def _write_documents(path: Path, corpus: Corpus) -> None:
     """The text of every extracted document: offsets point into it, and the file alone
     (an HTML page, a PDF) is not that text."""
@@ -292,7 +304,7 @@ def _manifest(
             for f in corpus.skipped
         },
         "counts": {"documents": len(corpus.documents), "passages": n_passages},
-        "files": {name: _file_record(tmp / name) for name in DATA_FILES},
+        "files": {name: _file_record(tmp / name) for name in DATA_FILES if (tmp / name).exists()},
         "versions": {name: library_version(name) for name in _VERSIONED},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

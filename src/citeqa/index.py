@@ -11,6 +11,8 @@ Layout::
       documents.jsonl  the text of each extracted document (HTML, PDF, Word), and where its
                        pages start: the text offsets point into. Plain-text documents are
                        their own files. Indexes from before it existed verify without it.
+      bm25/            BM25 over the passages, in bm25s's format (``lexicon.py``), mapped
+                       from disk when served. Indexes without it build it when loaded.
 
 A build writes a sibling temporary folder and swaps it into place, so a crash or a
 ``kill -9`` part-way leaves the previous index as it was. A lock file beside the folder
@@ -26,12 +28,13 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from citeqa import clean
+from citeqa import clean, lexicon
 from citeqa.chunk import ChunkSettings
 from citeqa.embed import Embedder
 from citeqa.errors import (
@@ -46,6 +49,7 @@ from citeqa.ingest import (
     list_files,
     sha256_bytes,
 )
+from citeqa.lexicon import Lexicon
 from citeqa.types import Passage, Sentence
 
 log = logging.getLogger(__name__)
@@ -56,7 +60,9 @@ VECTORS = "faiss.index"
 PASSAGES = "passages.jsonl"
 SENTENCES = "sentences.npy"
 DOCUMENTS = "documents.jsonl"
-DATA_FILES = (VECTORS, PASSAGES, SENTENCES, DOCUMENTS)
+BM25 = "bm25"
+BM25_FILES = tuple(f"{BM25}/{name}" for name in lexicon.FILES)
+DATA_FILES = (VECTORS, PASSAGES, SENTENCES, DOCUMENTS, *BM25_FILES)
 REQUIRED_FILES = (VECTORS, PASSAGES, SENTENCES)
 _VERSIONED = ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "pysbd")
 
@@ -145,6 +151,18 @@ class LoadedIndex:
     sentence_rows: tuple[int, ...]
     documents: Mapping[str, StoredText] = field(default_factory=dict)
     """Extracted documents by source; plain-text documents are not here."""
+
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        """BM25 and word counts over the passages: stored by the build, or made now for an
+        index that has none (one from before it was stored, or with other BM25 values)."""
+        stored = self.path / BM25
+        if set(BM25_FILES) <= set(self.manifest["files"]) and Lexicon.stored_params(stored) == (
+            lexicon.K1,
+            lexicon.B,
+        ):
+            return Lexicon.load(stored)
+        return Lexicon.build([p.text for p in self.passages])
 
     @property
     def corpus_dir(self) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,7 +17,7 @@ import numpy as np
 
 from citeqa import answer_types as at
 from citeqa.index import LoadedIndex
-from citeqa.retrieve import terms
+from citeqa.lexicon import terms
 from citeqa.types import Hit, Sentence
 
 
@@ -100,24 +99,19 @@ class SentenceReader:
         self.index = index
         self.weights = weights
         self.rows = {p.id: i for i, p in enumerate(index.passages)}
-        df: Counter[str] = Counter()
-        lower_text = []
-        for p in index.passages:
-            df.update(set(terms(p.text)))
-            lower_text.append(p.text.lower())
-        self._df = df
+        self._lexicon = index.lexicon
         self._n = len(index.passages)
-        self._corpus_lower = "\n".join(lower_text)
+        self._corpus_lower = "\n".join(p.text.lower() for p in index.passages)
 
     def idf(self, term: str) -> float:
-        return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
+        return math.log((self._n + 1) / (self._lexicon.passages_with(term) + 0.5))
 
     def _question_weights(self, question: str) -> tuple[dict[str, float], float, float, str]:
         """(IDF of each question word, their sum, the unknown share, a missing name)."""
         q_terms = set(terms(at.content_of(question)))
         weight = {t: self.idf(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
-        unknown = sum(w for t, w in weight.items() if t not in self._df) / total
+        unknown = sum(w for t, w in weight.items() if not self._lexicon.knows(t)) / total
         return weight, total, unknown, self._missing_name(question)
 
     def evidence_for(

@@ -6,17 +6,15 @@ Fusion is reciprocal rank (Cormack et al., 2009): each retriever contributes
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from citeqa import lexicon
 from citeqa.index import LoadedIndex
+from citeqa.lexicon import Lexicon, terms
 from citeqa.types import Hit
-
-_TOKEN = re.compile(r"(?u)\b\w+\b")
 
 
 @dataclass(frozen=True)
@@ -26,37 +24,12 @@ class RetrievalSettings:
     value from the original paper and a robust default)."""
     depth: int = 20
     """How many passages each retriever ranks before fusion."""
-    k1: float = 1.5
-    b: float = 0.75
+    k1: float = lexicon.K1
+    b: float = lexicon.B
+    """BM25's parameters. An index stores BM25 for the defaults; others build it anew."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"rrf_k": self.rrf_k, "depth": self.depth, "k1": self.k1, "b": self.b}
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def is_stopword(word: str) -> bool:
-    return word in _stopwords()
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed words without stopwords: the vocabulary of BM25 and of the
-    reader's overlap features, so the two agree on what a match is."""
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _stopwords()]
-    stems: list[str] = _stemmer().stemWords(words)
-    return stems
 
 
 class Retriever:
@@ -64,16 +37,12 @@ class Retriever:
     so one instance serves many threads."""
 
     def __init__(self, index: LoadedIndex, settings: RetrievalSettings = RetrievalSettings()):
-        import bm25s
-
         self.index = index
         self.settings = settings
-        self._bm25 = bm25s.BM25(k1=settings.k1, b=settings.b)
-        self._vocab: dict[str, int] = {}
-        corpus = [terms(p.text) for p in index.passages]
-        if any(corpus):  # bm25s cannot index a corpus of stopwords only ("A a a.")
-            self._bm25.index(corpus, show_progress=False)
-            self._vocab = self._bm25.vocab_dict
+        if (settings.k1, settings.b) == (lexicon.K1, lexicon.B):
+            self.lexicon = index.lexicon
+        else:
+            self.lexicon = Lexicon.build([p.text for p in index.passages], settings.k1, settings.b)
         self.rows = {p.id: i for i, p in enumerate(index.passages)}
 
     def rows_of(self, sources: frozenset[str]) -> list[int]:
@@ -97,10 +66,10 @@ class Retriever:
     def lexical(
         self, question: str, k: int, within: list[int] | None = None
     ) -> list[tuple[int, float]]:
-        known = [t for t in terms(question) if t in self._vocab]
+        known = [t for t in terms(question) if self.lexicon.knows(t)]
         if not known:
             return []
-        scores = self._bm25.get_scores(known)
+        scores = self.lexicon.scores(known)
         if within is not None:
             mask = np.full(scores.shape, -1.0, dtype=scores.dtype)
             mask[within] = scores[within]

@@ -107,7 +107,7 @@ def no_answer_pairs(questions: list[SquadQuestion], share: float, seed: int) -> 
     such paragraph get none."""
     import bm25s
 
-    from citeqa.retrieve import terms
+    from citeqa.lexicon import terms
 
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"negatives share must be in [0, 1], got {share}")
