@@ -38,6 +38,7 @@ def test_build_then_load_round_trips(built: Path, seeds_copy: Path) -> None:
         assert all(raws[p.source][s.start : s.end] == s.text for s in p.sentences)
     rows = loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal)
     assert rows.dtype == np.float32
+    assert isinstance(loaded.sentence_vectors, np.memmap)  # mapped, not held
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-5)
     assert set(os.listdir(built)) == {
         "manifest.json",

@@ -297,7 +297,9 @@ def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex
             f" {len(passages)} passages"
         )
     try:
-        sentence_vectors = np.load(index_dir / SENTENCES, allow_pickle=False)
+        # Mapped, not read: a question touches the sentences of a few passages only, and
+        # the file is the largest in a big index (four vectors a passage).
+        sentence_vectors = np.load(index_dir / SENTENCES, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
         raise IndexCorruptError(f"index {index_dir}: {SENTENCES} is unreadable ({exc})") from None
     starts = np.cumsum([0] + [len(p.sentences) for p in passages])
