@@ -26,12 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from citeqa import lexicon
 from citeqa.chunk import chunk_corpus
 from citeqa.embed import Embedder
 from citeqa.errors import IndexFolderError, IndexLockedError
 from citeqa.extract import RAW, library_version
 from citeqa.index import (
     BM25,
+    BM25_FILES,
     DATA_FILES,
     DOCUMENTS,
     FORMAT_VERSION,
@@ -60,6 +62,7 @@ _VERSIONED = (
     "trafilatura",
     "pypdfium2",
     "python-docx",
+    *lexicon.LIBRARIES,
 )
 
 
@@ -304,7 +307,11 @@ def _manifest(
             for f in corpus.skipped
         },
         "counts": {"documents": len(corpus.documents), "passages": n_passages},
-        "files": {name: _file_record(tmp / name) for name in DATA_FILES if (tmp / name).exists()},
+        "files": {
+            name: _file_record(tmp / name)
+            for name in DATA_FILES  # an empty lexicon (stopwords only) writes no files
+            if name not in BM25_FILES or (tmp / name).exists()
+        },
         "versions": {name: library_version(name) for name in _VERSIONED},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

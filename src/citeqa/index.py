@@ -43,7 +43,7 @@ from citeqa.errors import (
     IndexMismatchError,
     IndexMissingError,
 )
-from citeqa.extract import RAW, decode_text, extractor_for
+from citeqa.extract import RAW, decode_text, extractor_for, library_version
 from citeqa.ingest import (
     DEFAULT_MAX_FILE_BYTES,
     list_files,
@@ -64,7 +64,6 @@ BM25 = "bm25"
 BM25_FILES = tuple(f"{BM25}/{name}" for name in lexicon.FILES)
 DATA_FILES = (VECTORS, PASSAGES, SENTENCES, DOCUMENTS, *BM25_FILES)
 REQUIRED_FILES = (VECTORS, PASSAGES, SENTENCES)
-_VERSIONED = ("citeqa", "faiss-cpu", "sentence-transformers", "torch", "numpy", "pysbd")
 
 
 INDEX_TYPES = ("auto", "flat", "ivf", "hnsw")
@@ -152,16 +151,15 @@ class LoadedIndex:
     documents: Mapping[str, StoredText] = field(default_factory=dict)
     """Extracted documents by source; plain-text documents are not here."""
 
+    stored_lexicon: Lexicon | None = None
+    """The build's BM25, mapped from ``bm25/`` when the index has one this install can use."""
+
     @cached_property
     def lexicon(self) -> Lexicon:
-        """BM25 and word counts over the passages: stored by the build, or made now for an
-        index that has none (one from before it was stored, or with other BM25 values)."""
-        stored = self.path / BM25
-        if set(BM25_FILES) <= set(self.manifest["files"]) and Lexicon.stored_params(stored) == (
-            lexicon.K1,
-            lexicon.B,
-        ):
-            return Lexicon.load(stored)
+        """BM25 and word counts over the passages: the stored one, or made now for an index
+        without one (built before it was stored, or with other BM25 versions or values)."""
+        if self.stored_lexicon is not None:
+            return self.stored_lexicon
         return Lexicon.build([p.text for p in self.passages])
 
     @property
@@ -310,7 +308,30 @@ def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex
         )
     rows = tuple(int(x) for x in starts[:-1])
     documents = _read_documents(index_dir / DOCUMENTS)
-    return LoadedIndex(index_dir, manifest, passages, vectors, sentence_vectors, rows, documents)
+    stored = _stored_lexicon(index_dir, manifest, len(passages))
+    return LoadedIndex(
+        index_dir, manifest, passages, vectors, sentence_vectors, rows, documents, stored
+    )
+
+
+def _stored_lexicon(index_dir: Path, manifest: dict[str, Any], passages: int) -> Lexicon | None:
+    """The build's lexicon, mapped now with the rest of the index (so that a rebuild
+    swapped in later cannot pair its BM25 with these passages); None when the index has
+    none this install would make the same way."""
+    if not set(BM25_FILES) <= set(manifest["files"]):
+        return None
+    versions = manifest.get("versions", {})
+    if any(versions.get(name) != library_version(name) for name in lexicon.LIBRARIES):
+        return None
+    folder = index_dir / BM25
+    if Lexicon.stored_params(folder) != (lexicon.K1, lexicon.B, "lucene", "lucene"):
+        return None
+    stored = Lexicon.load(folder)
+    if stored.passages != passages:
+        raise IndexCorruptError(
+            f"index {index_dir}: {BM25}/ scores {stored.passages} passages, not {passages}"
+        )
+    return stored
 
 
 def _read_documents(path: Path) -> dict[str, StoredText]:

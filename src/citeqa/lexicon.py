@@ -25,6 +25,10 @@ K1, B = 1.5, 0.75
 """BM25's term-frequency saturation and length normalisation: the usual values. They are
 baked into the stored scores, so a lexicon answers for these values only."""
 
+LIBRARIES = ("bm25s", "PyStemmer")
+"""What decides the stored words and scores besides the passages: a stored lexicon made
+with other versions is built anew rather than trusted to split questions the same way."""
+
 FILES = (
     "params.index.json",
     "vocab.index.json",
@@ -96,9 +100,14 @@ class Lexicon:
         return cls(bm25, bm25.vocab_dict, _doc_freq(bm25))
 
     @staticmethod
-    def stored_params(folder: Path) -> tuple[float, float]:
-        params = json.loads((folder / FILES[0]).read_text(encoding="utf-8"))
-        return float(params["k1"]), float(params["b"])
+    def stored_params(folder: Path) -> tuple[float, float, str, str]:
+        """(k1, b, scoring method, IDF method) of a saved lexicon."""
+        p = json.loads((folder / FILES[0]).read_text(encoding="utf-8"))
+        return float(p["k1"]), float(p["b"]), str(p["method"]), str(p["idf_method"])
+
+    @property
+    def passages(self) -> int:
+        return int(self.bm25.scores["num_docs"]) if self.bm25 is not None else 0
 
     def save(self, folder: Path) -> list[str]:
         """Write the lexicon into ``folder``; the names of the files written (none for an
@@ -112,7 +121,7 @@ class Lexicon:
         return written
 
     def knows(self, term: str) -> bool:
-        return term in self.vocab
+        return bool(term) and term in self.vocab  # bm25s lists "" too, with no scores
 
     def passages_with(self, term: str) -> int:
         i = self.vocab.get(term)
