@@ -55,8 +55,8 @@ def test_model_card_names_the_data_and_its_licence() -> None:
 
 
 def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
-    """The query encodes are shared between threads (micro-batching) and the forward
-    passes take turns; each thread must still get exactly its own answer."""
+    """The query encodes and the span passes are shared between threads (micro-batching);
+    each thread must still get exactly its own answer."""
     from concurrent.futures import ThreadPoolExecutor
 
     from citeqa.embed import BatchingEmbedder
@@ -77,7 +77,42 @@ def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
         got, want = ans.to_dict(), alone[q]
         assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"])
         assert got["abstained"] == want["abstained"]
-        assert abs(got["score"] - want["score"]) < 1e-4
+        # read in a pass with other questions' windows, a bf16 kernel may round differently
+        assert abs(got["score"] - want["score"]) < 5e-3
+
+
+def test_questions_waiting_together_are_read_in_one_pass(qa: QA) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    reader = SpanReader(qa.index)
+    local = QA(qa.index, qa.embedder, reader)
+    passes: list[int] = []
+    first_pass_started, release = threading.Event(), threading.Event()
+    windows = reader._windows
+
+    def gated(pairs: list[tuple[str, str]]) -> list:  # type: ignore[type-arg]
+        passes.append(len(pairs))
+        first_pass_started.set()
+        release.wait(timeout=60)  # hold the worker while the other questions queue up
+        return windows(pairs)
+
+    reader._windows = gated  # type: ignore[method-assign]
+    questions = ["How much is Alibaba investing in Hong Kong?", "What is AMEG?"] * 3
+    alone = [qa.ask(q) for q in questions]
+    with ThreadPoolExecutor(len(questions)) as pool:
+        first = pool.submit(local.ask, questions[0])
+        assert first_pass_started.wait(timeout=60)
+        rest = [pool.submit(local.ask, q) for q in questions[1:]]
+        while reader._batcher.waiting() < len(rest):
+            threading.Event().wait(0.01)
+        release.set()
+        got = [f.result() for f in [first, *rest]]
+    # the first question alone, then the five that waited, in passes of at most four
+    n = passes[0]  # passages read per question
+    assert passes == [n, 4 * n, n]
+    for a, b in zip(got, alone, strict=True):
+        assert (a.text, a.start, a.end, a.abstained) == (b.text, b.start, b.end, b.abstained)
 
 
 def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None:

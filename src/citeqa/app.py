@@ -34,8 +34,8 @@ EXAMPLES = [
     "Who is the CEO of Alibaba?",
 ]
 
-# QA.ask is thread-safe: its query encodes are micro-batched (batching.py), so questions in
-# flight together share one forward pass, and the reader's forward passes take turns. 16 in
+# QA.ask is thread-safe: its query encodes and the span reader's passes are micro-batched
+# (batching.py), so questions in flight together share forward passes. 16 in
 # flight fills an encode batch without holding much memory (`citeqa bench --load`: 4 in
 # flight gave 17.5 answers/s, 16 gave 20, measured with the earlier default reader).
 CONCURRENCY_LIMIT = 16

@@ -10,7 +10,6 @@ score together with the retrieval evidence.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from citeqa import answer_types as at
 from citeqa.abstain import UNFITTED, Calibration
+from citeqa.batching import MicroBatcher
 from citeqa.errors import CiteQAError
 from citeqa.index import LoadedIndex
 from citeqa.read import Evidence, Reading, SentenceReader
@@ -49,6 +49,9 @@ class SpanSettings:
     """Read under bf16 autocast when a batch has at least this many windows: on CPUs with
     AVX512-BF16 that cuts warm ``ask()`` time by about a quarter (README), while for one or
     two windows the casts cost about what they save."""
+    questions_per_pass: int = 4
+    """Questions waiting at once (a busy server) are read in one forward pass, up to this
+    many: a pass over several questions' windows costs less per window (README)."""
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:
@@ -80,10 +83,12 @@ class SpanReader:
         model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
         self.model = model.eval()
         self._torch = torch
-        self._lock = threading.Lock()  # tokenizers' Rust objects are not re-entrant
-        # One forward pass at a time: each already uses every core, and concurrent ones
-        # would only fight over them (the query encodes are micro-batched, embed.py).
-        self._forward = threading.Lock()
+        # Every pass runs in one worker thread, over whatever questions are waiting: each
+        # pass already uses every core, so concurrent ones would only fight over them. The
+        # worker is also the tokenizer's only user (its Rust objects are not re-entrant).
+        self._batcher: MicroBatcher[list[tuple[str, str]], list[list[Window]]] = MicroBatcher(
+            self._read_waiting, max_batch=settings.questions_per_pass, name="span"
+        )
         self.evidence = SentenceReader(index)
 
     def read(
@@ -129,32 +134,36 @@ class SpanReader:
             evidence=evidence,
         )
 
+    def _read_waiting(self, questions: list[list[tuple[str, str]]]) -> list[list[list[Window]]]:
+        """The windows of several questions' (question, passage) pairs, from one pass."""
+        windows = self._windows([pair for pairs in questions for pair in pairs])
+        out, at = [], 0
+        for pairs in questions:
+            out.append(windows[at : at + len(pairs)])
+            at += len(pairs)
+        return out
+
     def _windows(self, pairs: list[tuple[str, str]]) -> list[list[Window]]:
         """One batched forward pass over strided windows of every (question, text) pair;
-        each pair's windows, in order."""
+        each pair's windows, in order. Only the batcher's worker thread calls it."""
         s = self.settings
-        with self._lock:
-            enc = self.tokenizer(
-                [q for q, _ in pairs],
-                [t for _, t in pairs],
-                truncation="only_second",
-                max_length=s.max_length,
-                stride=s.stride,
-                return_overflowing_tokens=True,
-                return_offsets_mapping=True,
-                padding=True,
-                return_tensors="pt",
-            )
-            offsets = enc.pop("offset_mapping").tolist()
-            owners = enc.pop("overflow_to_sample_mapping").tolist()
-            seq = [enc.sequence_ids(w) for w in range(len(offsets))]
+        enc = self.tokenizer(
+            [q for q, _ in pairs],
+            [t for _, t in pairs],
+            truncation="only_second",
+            max_length=s.max_length,
+            stride=s.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        offsets = enc.pop("offset_mapping").tolist()
+        owners = enc.pop("overflow_to_sample_mapping").tolist()
+        seq = [enc.sequence_ids(w) for w in range(len(offsets))]
         torch = self._torch
         bf16 = len(offsets) >= s.bf16_from_windows
-        with (
-            self._forward,
-            torch.inference_mode(),
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
-        ):
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = self.model(**enc)
         starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
         per: list[list[Window]] = [[] for _ in pairs]
@@ -165,7 +174,7 @@ class SpanReader:
     def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[SpanGuess, Hit]]:
         """The best span of every window of every passage; their scores compare."""
         s = self.settings
-        per_hit = self._windows([(question, h.passage.text) for h in hits])
+        per_hit = self._batcher([(question, h.passage.text) for h in hits])
         windows = [(hit, w) for hit, ws in zip(hits, per_hit, strict=True) for w in ws]
         found = (
             (w.best(0, len(hit.passage.text), max_tokens=s.max_answer_tokens, window=n), hit)
