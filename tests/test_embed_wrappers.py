@@ -90,7 +90,7 @@ def test_bulk_calls_bypass_the_worker() -> None:
     batching = BatchingEmbedder(inner)
     vectors = batching.encode(["one", "two", "three"])
     assert vectors.shape == (3, inner.dim) and inner.calls == [3]
-    assert batching.batcher._worker is None
+    assert not batching.batcher.running()
     assert batching.fingerprint() == inner.fingerprint() and batching.dim == inner.dim
 
 
@@ -115,3 +115,32 @@ def test_remember_last_encodes_a_repeated_question_once() -> None:
     memo.encode(["another question"])
     memo.encode(["same question"])
     assert inner.calls == [1, 1, 1, 1]
+
+
+def test_an_idle_worker_stops_and_lets_its_owner_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+    import weakref
+
+    from citeqa import batching
+
+    monkeypatch.setattr(batching, "IDLE_STOP_S", 0.05)
+
+    class Owner:  # as a reader owns its model and the batcher calling it
+        def run(self, items: list[int]) -> list[int]:
+            return [i * 2 for i in items]
+
+    owner = Owner()
+    batcher = batching.MicroBatcher(owner.run, name="test")
+    assert batcher(21) == 42 and batcher.running()
+    gone = weakref.ref(owner)
+    del owner
+    deadline = time.monotonic() + 10
+    while batcher.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not batcher.running()
+    assert batcher(2) == 4  # the next call starts a worker again
+    del batcher  # its second worker stops too; then nothing holds the owner
+    while gone() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    assert gone() is None

@@ -18,6 +18,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+IDLE_STOP_S = 2.0
+"""An idle worker stops after this long, and the next call starts another. A worker that
+never stopped would keep its batcher, and whatever ``fn`` belongs to (a model), alive for
+as long as the process."""
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -37,26 +42,33 @@ class MicroBatcher(Generic[T, R]):
         self._start_lock = threading.Lock()
 
     def __call__(self, item: T) -> R:
-        self._ensure_worker()
         done: Future[R] = Future()
-        self._queue.put((item, done))
+        with self._start_lock:  # against a worker deciding to stop as this arrives
+            self._queue.put((item, done))
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._run, name=f"citeqa-{self.name}", daemon=True
+                )
+                self._worker.start()
         return done.result()
 
     def waiting(self) -> int:
         """Items queued and not yet taken by the worker."""
         return self._queue.qsize()
 
-    def _ensure_worker(self) -> None:
-        with self._start_lock:
-            if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._run, name=f"citeqa-{self.name}", daemon=True
-                )
-                self._worker.start()
+    def running(self) -> bool:
+        return self._worker is not None
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                batch = [self._queue.get(timeout=IDLE_STOP_S)]
+            except queue.Empty:
+                with self._start_lock:
+                    if self._queue.empty():
+                        self._worker = None
+                        return
+                continue
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self._queue.get_nowait())

@@ -51,7 +51,7 @@ class SpanSettings:
     two windows the casts cost about what they save."""
     questions_per_pass: int = 4
     """Questions waiting at once (a busy server) are read in one forward pass, up to this
-    many: a pass over several questions' windows costs less per window (README)."""
+    many, rather than in passes that fight over the cores (README, ``bench --load``)."""
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:
