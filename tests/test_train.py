@@ -33,6 +33,8 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
         max_length=128,
         stride=48,
         bf16=bf16,
+        cut_negatives=0.5,
+        dropout=0.1,
     )
     train(config)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 1
@@ -196,6 +198,37 @@ def test_no_answer_pairs_on_real_squad_are_seeded_and_never_hold_an_answer() -> 
     assert half == no_answer_pairs(questions, 0.5, 13) and 0 < len(half) < len(pairs)
     with pytest.raises(ValueError, match="negatives share"):
         no_answer_pairs(questions, 1.5, 13)
+
+
+def test_answer_cut_pairs_keep_the_rest_of_the_paragraph_and_no_answer() -> None:
+    from citeqa.chunk import split_sentences
+    from citeqa.squad import load_squad
+    from citeqa.train import answer_cut_pairs, holds_answer
+
+    _, questions = load_squad(SAMPLE)
+    pairs = answer_cut_pairs(questions, 1.0, 13)
+    assert pairs and len(pairs) <= sum(q.answerable for q in questions)
+    by_id = {q.id: q for q in questions}
+    for pair in pairs:
+        source = by_id[pair.id.removesuffix("-cut")]
+        assert not pair.answerable and not holds_answer(pair.context, source.answers)
+        assert (pair.title, pair.paragraph, pair.question) == (
+            source.title,
+            source.paragraph,
+            source.question,
+        )
+        # what is left is the paragraph's other sentences, in order: none was cut that
+        # holds no gold answer, and at least one was
+        spans = split_sentences(source.context, 0, len(source.context))
+        golds = [(a, a + len(t)) for a, t in zip(source.answer_starts, source.answers, strict=True)]
+        kept = [(a, b) for a, b in spans if not any(a < e and s < b for s, e in golds)]
+        assert 0 < len(kept) < len(spans)
+        assert pair.context == " ".join(source.context[a:b] for a, b in kept)
+    assert answer_cut_pairs(questions, 0.0, 13) == []
+    half = answer_cut_pairs(questions, 0.5, 13)
+    assert half == answer_cut_pairs(questions, 0.5, 13) and 0 < len(half) < len(pairs)
+    with pytest.raises(ValueError, match="cut negatives share"):
+        answer_cut_pairs(questions, -0.1, 13)
 
 
 def test_length_batches_cover_every_window_once_and_pad_little() -> None:

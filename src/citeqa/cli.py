@@ -218,6 +218,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help='share of questions also paired with a "no answer here" paragraph (default 0.3)',
     )
+    p.add_argument(
+        "--cut-negatives",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of questions also asked of their own paragraph with the answer cut out",
+    )
+    p.add_argument(
+        "--dropout", type=_share, default=0.0, help="hidden and attention dropout (default 0)"
+    )
     p.add_argument("--fp32", action="store_true", help="train without bf16 autocast")
     p.set_defaults(run=_cmd_train)
     return parser
@@ -531,6 +541,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         init=str(args.init or ""),
         extra=tuple(str(e) for e in args.extra),
         negatives=args.negatives,
+        cut_negatives=args.cut_negatives,
+        dropout=args.dropout,
         bf16=not args.fp32,
     )
     print(train(config, resume=args.resume))

@@ -68,6 +68,12 @@ class TrainConfig:
     """A saved reader to continue from (warm start); empty: the packaged base encoder."""
     negatives: float = 0.3
     """Share of the answerable questions also paired with a "no answer here" paragraph."""
+    cut_negatives: float = 0.0
+    """Share of the answerable questions also asked of their own paragraph with the
+    sentences holding the answer cut out (``answer_cut_pairs``)."""
+    dropout: float = 0.0
+    """Hidden and attention dropout. Off by default: on 2 cores its random masks cost 41%
+    of a step (MODEL_CARD.md); a run of more than one epoch may want it back."""
     bf16: bool = True
     """Forward and backward under bf16 autocast (weights and optimiser stay fp32)."""
 
@@ -144,6 +150,35 @@ def no_answer_pairs(questions: list[SquadQuestion], share: float, seed: int) -> 
                         )
                     )
                     break
+    return pairs
+
+
+def answer_cut_pairs(
+    questions: list[SquadQuestion], share: float, seed: int
+) -> list[SquadQuestion]:
+    """For a seeded ``share`` of the answerable questions, the question over its own
+    paragraph with every sentence that holds a gold answer cut out, with no answer: text
+    on the question's topic and in its words that does not answer it, as SQuAD v2.0's
+    unanswerable questions are. A question gets none when nothing is left, or when an
+    answer still shows in what is left."""
+    from citeqa.chunk import split_sentences
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"cut negatives share must be in [0, 1], got {share}")
+    rng = random.Random(f"{seed}-cut")
+    pairs = []
+    for q in questions:
+        if not q.answerable or rng.random() >= share:
+            continue
+        golds = [(a, a + len(t)) for a, t in zip(q.answer_starts, q.answers, strict=True)]
+        kept = [
+            q.context[a:b]
+            for a, b in split_sentences(q.context, 0, len(q.context))
+            if not any(a < end and start < b for start, end in golds)
+        ]
+        rest = " ".join(kept)
+        if rest and not holds_answer(rest, q.answers):
+            pairs.append(replace(q, id=f"{q.id}-cut", context=rest, answers=(), answer_starts=()))
     return pairs
 
 
@@ -237,7 +272,7 @@ def span_loss(start_logits: Any, end_logits: Any, start_targets: Any, end_target
 
 
 def training_questions(
-    path: Path, n_val: int, seed: int, negatives: float
+    path: Path, n_val: int, seed: int, negatives: float, cut_negatives: float = 0.0
 ) -> tuple[list[SquadQuestion], list[SquadQuestion], int]:
     """(training questions with their "no answer here" pairs, validation questions, how
     many of the training questions are such pairs) of one SQuAD-format file."""
@@ -245,6 +280,7 @@ def training_questions(
     _, train_qs = load_squad(path, articles=frozenset(train_titles))
     _, val_qs = load_squad(path, articles=frozenset(val_titles))
     pairs = no_answer_pairs(train_qs, negatives, seed)
+    pairs += answer_cut_pairs(train_qs, cut_negatives, seed)
     return train_qs + pairs, val_qs, len(pairs)
 
 
@@ -268,21 +304,24 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         n_val = config.val_articles
         if i > 0:  # QED: thousands of one-paragraph titles
             n_val = math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
-        qs, val_qs, n = training_questions(path, n_val, config.seed, config.negatives)
+        qs, val_qs, n = training_questions(
+            path, n_val, config.seed, config.negatives, config.cut_negatives
+        )
         train_qs += qs
         val_sets[path.stem] = val_qs
         n_pairs += n
     base = Path(config.init) if config.init else model_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Eager
-    # attention and no dropout: on 2 cores under bf16 autocast, SDPA's attention and
-    # dropout's random masks each cost about as much as the rest of a step (MODEL_CARD.md).
+    # attention and, by default, no dropout: on 2 cores under bf16 autocast, SDPA's
+    # attention and dropout's random masks each cost about as much as the rest of a step
+    # (MODEL_CARD.md).
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(base),
         dtype=torch.float32,
         attn_implementation="eager",
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
+        hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=config.dropout,
     )
     # In slices: the tokenizer's offsets for all of SQuAD at once take gigabytes.
     features = [
