@@ -146,7 +146,27 @@ def test_threads_get_the_same_answers(qa: QA) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert all(r == expected for r in results.values())
+    assert len(results) == len(threads)
+    for r in results.values():
+        for got, want in zip(r, expected, strict=True):
+            assert_same(got, want)
+
+
+def assert_same(got: object, want: object, path: str = "answer") -> None:
+    """Equal, but for floats within 0.02: questions read in one pass with other questions'
+    windows (span passes are shared between threads) may round differently in bf16."""
+    if isinstance(want, float):
+        assert isinstance(got, float) and abs(got - want) < 0.02, (path, got, want)
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), (path, got, want)
+        for key in want:
+            assert_same(got[key], want[key], f"{path}.{key}")
+    elif isinstance(want, list | tuple):
+        assert isinstance(got, type(want)) and len(got) == len(want), (path, got, want)
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_same(g, w, f"{path}[{i}]")
+    else:
+        assert got == want, (path, got, want)
 
 
 def test_stale_named_index_is_refused(corpus: Path, tmp_path: Path) -> None:
