@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--index-type",
         choices=("auto", "flat", "ivf", "hnsw"),
         default="auto",
-        help="FAISS index (auto: exact below 300k passages, HNSW above)",
+        help="FAISS index (auto: exact below 30k passages, HNSW above)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument(
