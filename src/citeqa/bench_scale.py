@@ -16,7 +16,6 @@ Mapped files count towards memory only once read, and no question has read them 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from citeqa.embed import Embedder
+from citeqa.squad import load_squad
 from citeqa.train import TrainConfig
 
 TEXTS, VECTORS, QUERIES, QUERY_VECTORS, PARTS = (
@@ -50,25 +50,19 @@ def corpus_texts(
     """(texts, queries): every paragraph of ``files`` and each of its sentences, once each;
     and the questions of the articles that training holds out for validation."""
     from citeqa.chunk import _segmenter
-    from citeqa.squad import article_titles
-    from citeqa.train import EXTRA_VAL_SHARE, training_questions
+    from citeqa.train import held_out_articles, training_questions
 
     segment = _segmenter().segment  # type: ignore[attr-defined]
     texts, seen = [], set()
     queries = []
     for i, path in enumerate(files):
-        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
-            for paragraph in article["paragraphs"]:
-                context = paragraph["context"].strip()
-                for text in [context, *(s.strip() for s in segment(context))]:
-                    if len(text) > MIN_CHARS and text not in seen:
-                        seen.add(text)
-                        texts.append(text)
-        # the same held-out articles as train-reader: the first file holds out whole
-        # articles, the others (QED) a share of their one-paragraph titles
-        n_val = val_articles
-        if i > 0:
-            n_val = math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
+        for paragraph in load_squad(path)[0]:
+            context = paragraph.context.strip()
+            for text in [context, *(s.strip() for s in segment(context))]:
+                if len(text) > MIN_CHARS and text not in seen:
+                    seen.add(text)
+                    texts.append(text)
+        n_val = held_out_articles(path, first=i == 0, val_articles=val_articles)
         _, held_out, _ = training_questions(path, n_val, TrainConfig.seed, 0.0)
         queries += [q.question for q in held_out]
     return texts, queries
@@ -114,8 +108,10 @@ def _ivfpq(vectors: np.ndarray) -> Any:
     index type citeqa builds, as it cannot give exact vectors back for a rebuild."""
     import faiss
 
+    from citeqa.index import ivf_lists
+
     dim = vectors.shape[1]
-    nlist = max(1, min(int(4 * np.sqrt(len(vectors))), len(vectors) // 39 or 1))
+    nlist = ivf_lists(len(vectors))
     index = faiss.IndexIVFPQ(
         faiss.IndexFlatIP(dim), dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT
     )
@@ -243,14 +239,13 @@ def scale_corpus(files: Sequence[Path], dest: Path, passages: int) -> int:
     segment = _segmenter().segment  # type: ignore[attr-defined]
     written = made = 0
     for path in files:
-        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
-            for paragraph in article["paragraphs"]:
-                if made >= passages:
-                    return written
-                context = paragraph["context"].strip()
-                (dest / f"{written:06d}.txt").write_text(context + "\n", encoding="utf-8")
-                written += 1
-                made += max(1, len(segment(context)) - 1)
+        for paragraph in load_squad(path)[0]:
+            if made >= passages:
+                return written
+            context = paragraph.context.strip()
+            (dest / f"{written:06d}.txt").write_text(context + "\n", encoding="utf-8")
+            written += 1
+            made += max(1, len(segment(context)) - 1)
     return written
 
 

@@ -104,6 +104,12 @@ def resolve_index_type(kind: str, rows: int) -> str:
     return "hnsw" if rows >= HNSW_FROM_ROWS else "flat"
 
 
+def ivf_lists(rows: int) -> int:
+    """IVF's list count: 4 √rows, FAISS's rule of thumb, but never fewer than the 39
+    training vectors a list needs."""
+    return max(1, min(int(4 * np.sqrt(rows)), rows // 39 or 1))
+
+
 def make_faiss_index(kind: str, vectors: np.ndarray) -> Any:
     """A FAISS inner-product index of ``kind`` holding ``vectors``; row i is vector i.
     Every kind can give its vectors back (a rebuild reuses them)."""
@@ -119,7 +125,7 @@ def make_faiss_index(kind: str, vectors: np.ndarray) -> Any:
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 64
     else:
-        nlist = max(1, min(int(4 * np.sqrt(len(vectors))), len(vectors) // 39 or 1))
+        nlist = ivf_lists(len(vectors))
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.train(vectors)
         index.nprobe = min(64, nlist)  # 16 found 88-90% of the top 10, 64 found 95-97%

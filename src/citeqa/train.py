@@ -89,6 +89,14 @@ def dev_titles(squad: Path) -> frozenset[str]:
     return frozenset(titles)
 
 
+def held_out_articles(path: Path, *, first: bool, val_articles: int) -> int:
+    """How many articles of a training file are held out: ``val_articles`` of the first
+    (SQuAD), ``EXTRA_VAL_SHARE`` of any other's (QED: thousands of one-paragraph titles)."""
+    if first:
+        return val_articles
+    return math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
+
+
 def split_articles(squad: Path, n_val: int, seed: int) -> tuple[list[str], list[str]]:
     """(train, validation) article titles: ``n_val`` seeded articles are validation."""
     titles = article_titles(squad)
@@ -301,9 +309,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     train_qs, val_sets, n_pairs = [], {}, 0
     for i, name in enumerate((config.squad, *config.extra)):
         path = Path(name)
-        n_val = config.val_articles
-        if i > 0:  # QED: thousands of one-paragraph titles
-            n_val = math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
+        n_val = held_out_articles(path, first=i == 0, val_articles=config.val_articles)
         qs, val_qs, n = training_questions(
             path, n_val, config.seed, config.negatives, config.cut_negatives
         )
