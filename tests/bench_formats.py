@@ -22,9 +22,9 @@ from pathlib import Path
 
 from formats import make_pdf, write
 
-from citeqa.chunk import split_sentences
-from citeqa.extract import FORMATS, decode_text
-from citeqa.ingest import load_corpus, parse_document
+from citeqa.corpus.chunk import split_sentences
+from citeqa.corpus.extract import FORMATS, decode_text
+from citeqa.corpus.ingest import load_corpus, parse_document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -237,8 +237,8 @@ def mixed_folder(root: Path, n: int = 50) -> Path:
 
 
 def time_build(root: Path) -> None:
-    from citeqa.build import build_index
-    from citeqa.embed import MiniLMEmbedder
+    from citeqa.index.build import build_index
+    from citeqa.index.embed import MiniLMEmbedder
 
     folder = mixed_folder(root)
     started = time.perf_counter()

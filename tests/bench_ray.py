@@ -17,11 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from citeqa.build import build_index
-from citeqa.build_ray import RaySettings, build_index_ray
-from citeqa.chunk import split_sentences
-from citeqa.embed import MiniLMEmbedder
-from citeqa.ingest import decode_text
+from citeqa.corpus.chunk import split_sentences
+from citeqa.corpus.ingest import decode_text
+from citeqa.index.build import build_index
+from citeqa.index.build_ray import RaySettings, build_index_ray
+from citeqa.index.embed import MiniLMEmbedder
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 PLACES = ("Kowloon", "Lisbon", "Osaka", "Nairobi", "Quito", "Tallinn", "Perth", "Accra")

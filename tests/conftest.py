@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa.embed import normalise
+from citeqa.index.embed import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
@@ -81,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
     from formats import make_pdf
 
-    from citeqa.loadtest import served
+    from citeqa.evaluation.loadtest import served
 
     home = tmp_path_factory.mktemp("serve-home")
     shutil.copytree(SEEDS, home / "seeds")

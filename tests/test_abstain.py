@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa import abstain, calibrate
-from citeqa.evaluate import QAItem
-from citeqa.read import Evidence
+from citeqa.answer import abstain
+from citeqa.answer.read import Evidence
+from citeqa.evaluation.qa_set import QAItem
+from citeqa.training import calibrate
 
 
 def test_logistic_fit_recovers_known_weights() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa import answer_types as at
+from citeqa.answer import answer_types as at
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_definition_spans() -> None:
 def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
     """The span reader's whole-name rule: a span that starts a phrase before an acronym's
     written-out name, or stops inside it, becomes the name; offsets stay the passage's."""
-    from citeqa.read_span import _names, _whole_name
+    from citeqa.answer.span_reader import _names, _whole_name
     from citeqa.types import Passage, Sentence
 
     lead = "It was signed. "

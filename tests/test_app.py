@@ -16,7 +16,7 @@ pytestmark = pytest.mark.model
 
 def test_app_module_imports_without_loading_the_model() -> None:
     code = (
-        "import sys, citeqa.app, citeqa.chat_format\n"
+        "import sys, citeqa.serve.app, citeqa.serve.chat_format\n"
         "names = ('torch', 'sentence_transformers', 'faiss', 'gradio')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print(heavy)\n"
@@ -95,7 +95,7 @@ def test_oversized_request_body_is_refused_before_any_work(server, path: str) ->
 
 
 def test_plain_http_call_of_the_ask_endpoint(server) -> None:  # type: ignore[no-untyped-def]
-    from citeqa.loadtest import http_ask
+    from citeqa.evaluation.loadtest import http_ask
 
     url, _ = server
     ans = http_ask(url, "What is AMEG?")
@@ -106,7 +106,7 @@ def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore
     import urllib.error
     import urllib.request
 
-    from citeqa.loadtest import api_ask
+    from citeqa.evaluation.loadtest import api_ask
 
     url, _ = server
     ans = api_ask(url, "What is AMEG?")
@@ -129,7 +129,7 @@ def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore
 
 def test_load_command_code_path(tmp_path: Path) -> None:
     """`citeqa bench --load`, tiny: both kinds of client get answers, nothing fails."""
-    from citeqa.loadtest import load_figures
+    from citeqa.evaluation.loadtest import load_figures
 
     fig = load_figures(make_home(tmp_path) / "index", clients=2, seconds=4, max_requests=40)
     assert fig["errors"] == {} and 0 < fig["requests"] <= 40

@@ -22,9 +22,10 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 
-from citeqa import auth
-from citeqa.app import EXAMPLES
-from citeqa.auth import (
+from citeqa.cli import main
+from citeqa.serve import auth
+from citeqa.serve.app import EXAMPLES
+from citeqa.serve.auth import (
     AuthConfigError,
     Rate,
     RateLimiter,
@@ -35,7 +36,6 @@ from citeqa.auth import (
     read_token,
     retry_after,
 )
-from citeqa.cli import main
 
 from conftest import SEEDS
 
@@ -243,10 +243,10 @@ def test_warning_when_others_can_reach_an_open_server(host: str) -> None:
 @pytest.fixture
 def fake_serve(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Stands in for app.serve: records what the command passes and loads nothing."""
-    import citeqa.app
+    import citeqa.serve.app
 
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(citeqa.app, "serve", lambda *a, **kw: calls.append({"args": a, **kw}))
+    monkeypatch.setattr(citeqa.serve.app, "serve", lambda *a, **kw: calls.append({"args": a, **kw}))
     monkeypatch.delenv("CITEQA_TOKEN", raising=False)
     return calls
 
@@ -317,7 +317,7 @@ def test_serve_takes_no_secret_on_the_command_line(
 
 def test_open_server_beyond_loopback_warns_at_start(tmp_path: Path) -> None:
     """The real command's first words on stderr; it is stopped before it loads anything."""
-    from citeqa.loadtest import free_port
+    from citeqa.evaluation.loadtest import free_port
 
     env = {k: v for k, v in os.environ.items() if k != "CITEQA_TOKEN"}
     env["CITEQA_HOME"] = str(tmp_path)
@@ -345,7 +345,7 @@ def test_open_server_beyond_loopback_warns_at_start(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`citeqa serve` with $CITEQA_TOKEN and --rate 5/s. Yields (url, log file)."""
-    from citeqa.loadtest import served
+    from citeqa.evaluation.loadtest import served
 
     home = tmp_path_factory.mktemp("secured-home")
     shutil.copytree(SEEDS, home / "seeds")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from citeqa.loadtest import CHROMIUM_FLAGS as FLAGS
+from citeqa.evaluation.loadtest import CHROMIUM_FLAGS as FLAGS
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
 

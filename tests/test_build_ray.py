@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from formats import html_page
 
-from citeqa import build_ray, cli
-from citeqa import index as ix
-from citeqa.build import build_index
+from citeqa import cli
+from citeqa.cli import common
+from citeqa.index import build_ray
+from citeqa.index import store as ix
+from citeqa.index.build import build_index
 
 from conftest import SEEDS, FakeEmbedder
 
@@ -50,7 +52,7 @@ def test_ray_build_equals_a_local_build(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'citeqa[ray]')")
-    from citeqa.embed import MiniLMEmbedder
+    from citeqa.index.embed import MiniLMEmbedder
 
     build_index(corpus, tmp_path / "local", MiniLMEmbedder(), SETTINGS)
     local_warnings = [r.getMessage() for r in caplog.records if r.name.startswith("citeqa")]
@@ -90,7 +92,7 @@ def test_ray_flag_without_ray_names_the_extra(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     assert cli.main(["index", str(corpus), "--index", str(tmp_path / "ix"), "--ray"]) == 2
     err = capsys.readouterr().err
     assert err == (
@@ -105,7 +107,7 @@ def test_ray_address_that_is_the_corpus_is_a_usage_error(
 ) -> None:
     """``--ray`` takes an optional address, so ``--ray CORPUS`` would read the corpus as
     one: refused, saying where the corpus goes."""
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     assert cli.main(["index", "--ray", str(corpus)]) == 2
     assert "put the corpus folder before --ray" in capsys.readouterr().err
 
@@ -128,7 +130,7 @@ def test_ray_flag_reaches_the_ray_build(
 
     monkeypatch.setattr(build_ray, "require_ray", lambda: None)
     monkeypatch.setattr(build_ray, "build_index_ray", fake_ray_build)
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     argv = ["index", str(corpus), "--index", str(tmp_path / "ix"), "--quiet", "--ray", *flag]
     assert cli.main(argv) == 0
     assert [rs.address for rs in seen] == [address]

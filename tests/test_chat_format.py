@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from citeqa import chat_format as fmt
 from citeqa.errors import IndexCorruptError, InvalidQuestionError
+from citeqa.serve import chat_format as fmt
 from citeqa.types import EMPTY_CITATION, Answer, Citation
 
 RAW = "Alibaba is injecting $640 million (HK$5 billion) into Hong Kong’s film industry."

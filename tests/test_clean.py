@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.clean import furniture_reason, is_cookie_line
-from citeqa.ingest import parse_document
+from citeqa.corpus.clean import furniture_reason, is_cookie_line
+from citeqa.corpus.ingest import parse_document
 
 
 @pytest.mark.parametrize(

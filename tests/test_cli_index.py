@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 
 from citeqa import cli
+from citeqa.cli import common
 
 from conftest import FakeEmbedder
 
 
 @pytest.fixture(autouse=True)
 def fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
 
 
 def run(*argv: str | Path) -> int:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from citeqa import index as ix
-from citeqa.embed import MiniLMEmbedder
+from citeqa.index import store as ix
+from citeqa.index.embed import MiniLMEmbedder
+from citeqa.index.freshness import staleness
 
 from conftest import REPO
 
 
 def test_committed_index_is_fresh() -> None:
-    diffs = ix.staleness(REPO / "index", MiniLMEmbedder(), corpus_dir=REPO / "seeds")
+    diffs = staleness(REPO / "index", MiniLMEmbedder(), corpus_dir=REPO / "seeds")
     assert diffs == [], "rebuild and commit index/: " + "; ".join(diffs)
 
 
@@ -21,8 +22,8 @@ def test_committed_index_verifies_and_points_at_seeds() -> None:
 
 def test_committed_passages_match_a_fresh_chunking() -> None:
     """Catches a change to cleaning or chunking code that forgot to bump a version."""
-    from citeqa.chunk import chunk_corpus
-    from citeqa.ingest import load_corpus
+    from citeqa.corpus.chunk import chunk_corpus
+    from citeqa.corpus.ingest import load_corpus
 
     loaded = ix.load_index(REPO / "index")
     fresh = chunk_corpus(load_corpus(REPO / "seeds").documents)

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa import index as ix
-from citeqa.build import build_index
-from citeqa.embed import Embedder, MiniLMEmbedder, model_path
+from citeqa.index import store as ix
+from citeqa.index.build import build_index
+from citeqa.index.embed import Embedder, MiniLMEmbedder, model_path
 
 pytestmark = pytest.mark.model
 

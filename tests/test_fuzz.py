@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citeqa import QA
-from citeqa.build import build_index
-from citeqa.chunk import chunk_document
+from citeqa.corpus.chunk import chunk_document
+from citeqa.corpus.ingest import load_corpus
 from citeqa.errors import CorpusError, InvalidQuestionError
-from citeqa.ingest import load_corpus
+from citeqa.index.build import build_index
 
 from conftest import SEEDS, FakeEmbedder
 

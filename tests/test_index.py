@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from citeqa import index as ix
-from citeqa import lexicon
-from citeqa.build import build_index, build_lock
-from citeqa.chunk import ChunkSettings
+from citeqa.corpus.chunk import ChunkSettings
 from citeqa.errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
 )
+from citeqa.index import ann, lexicon
+from citeqa.index import store as ix
+from citeqa.index.build import build_index, build_lock
+from citeqa.index.freshness import staleness
 
 from conftest import REPO, FakeEmbedder
 
@@ -73,14 +74,14 @@ def test_manifest_records_what_the_build_depended_on(built: Path) -> None:
 
 
 def test_fresh_index_has_no_staleness(built: Path) -> None:
-    assert ix.staleness(built, FakeEmbedder()) == []
+    assert staleness(built, FakeEmbedder()) == []
 
 
 def test_staleness_names_added_changed_and_removed_files(built: Path, seeds_copy: Path) -> None:
     (seeds_copy / "new.txt").write_text("A new article about the harbour. It is short.\n")
     (seeds_copy / "000_ccf088dfa326e9ee.txt").write_text("Changed text entirely. Yes.\n")
     (seeds_copy / "002_424a6c7695f088a1.txt").unlink()
-    assert ix.staleness(built, FakeEmbedder()) == [
+    assert staleness(built, FakeEmbedder()) == [
         "added: new.txt",
         "removed: 002_424a6c7695f088a1.txt",
         "changed: 000_ccf088dfa326e9ee.txt",
@@ -89,13 +90,13 @@ def test_staleness_names_added_changed_and_removed_files(built: Path, seeds_copy
 
 def test_staleness_names_settings_and_model(built: Path) -> None:
     other = ix.IndexSettings(chunk=ChunkSettings(sentences=3, overlap=1))
-    assert ix.staleness(built, FakeEmbedder(), other) == ["setting sentences: index 4, now 3"]
+    assert staleness(built, FakeEmbedder(), other) == ["setting sentences: index 4, now 3"]
 
     class Other(FakeEmbedder):
         def fingerprint(self) -> str:
             return "other-weights"
 
-    (diff,) = ix.staleness(built, Other())
+    (diff,) = staleness(built, Other())
     assert "another embedding model" in diff and "weights_sha256" in diff
 
 
@@ -213,8 +214,8 @@ def test_every_index_type_builds_loads_and_reuses(
     rows = loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal)
     full = FakeEmbedder().encode([p.text for p in loaded.passages])
     np.testing.assert_allclose(rows, full, rtol=1e-6)  # row i is passage i
-    assert ix.staleness(index_dir, FakeEmbedder(), settings) == []
-    assert ix.staleness(index_dir, FakeEmbedder()) == [
+    assert staleness(index_dir, FakeEmbedder(), settings) == []
+    assert staleness(index_dir, FakeEmbedder()) == [
         f"setting index_type: index {kind!r}, now 'auto'"
     ]
     embedder = FakeEmbedder()
@@ -223,8 +224,8 @@ def test_every_index_type_builds_loads_and_reuses(
 
 
 def test_auto_index_type_switches_at_the_measured_crossover() -> None:
-    assert ix.resolve_index_type("auto", ix.HNSW_FROM_ROWS - 1) == "flat"
-    assert ix.resolve_index_type("auto", ix.HNSW_FROM_ROWS) == "hnsw"
-    assert ix.resolve_index_type("ivf", 10) == "ivf"
+    assert ann.resolve_index_type("auto", ann.HNSW_FROM_ROWS - 1) == "flat"
+    assert ann.resolve_index_type("auto", ann.HNSW_FROM_ROWS) == "hnsw"
+    assert ann.resolve_index_type("ivf", 10) == "ivf"
     with pytest.raises(ValueError, match="index type must be one of"):
         ix.IndexSettings(index_type="annoy")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from citeqa.corpus.ingest import load_corpus
 from citeqa.errors import CorpusError
-from citeqa.ingest import load_corpus
 
 BODY = "The council approved the new budget on Tuesday. It adds two libraries.\n"
 

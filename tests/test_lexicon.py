@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from citeqa import index as ix
-from citeqa.build import build_index
+from citeqa.answer.retrieve import RetrievalSettings, Retriever
 from citeqa.errors import IndexCorruptError
-from citeqa.lexicon import FILES, Lexicon, terms
-from citeqa.retrieve import RetrievalSettings, Retriever
+from citeqa.index import store as ix
+from citeqa.index.build import build_index
+from citeqa.index.lexicon import FILES, Lexicon, terms
 
 from conftest import FakeEmbedder
 
@@ -145,7 +145,7 @@ def test_an_index_of_stopwords_only_has_no_lexicon_files_and_finds_nothing(
 
 def test_the_same_passages_give_the_same_files_in_any_process(tmp_path: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from citeqa.lexicon import Lexicon;"
+        "import sys; from pathlib import Path; from citeqa.index.lexicon import Lexicon;"
         f" Lexicon.build({TEXTS!r}).save(Path(sys.argv[1]))"
     )
     for run in ("a", "b"):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.metrics import (
+from citeqa.evaluation.metrics import (
     best_over,
     contains_answer,
     coverage_curve,

@@ -11,9 +11,9 @@ import pytest
 
 import citeqa.pipeline as pipeline
 from citeqa import QA, Answer
-from citeqa import index as ix
-from citeqa.build import build_index
 from citeqa.errors import IndexMissingError, IndexStaleError, InvalidQuestionError
+from citeqa.index.build import build_index
+from citeqa.index.freshness import staleness
 
 from conftest import FakeEmbedder
 
@@ -187,8 +187,8 @@ def test_named_index_built_with_other_settings_loads(corpus: Path, tmp_path: Pat
     guess them. A changed corpus still makes it stale."""
     import shutil
 
-    from citeqa.chunk import ChunkSettings
-    from citeqa.index import IndexSettings
+    from citeqa.corpus.chunk import ChunkSettings
+    from citeqa.index.store import IndexSettings
 
     mine = tmp_path / "corpus"
     shutil.copytree(corpus, mine)
@@ -221,7 +221,7 @@ def test_default_index_is_rebuilt_when_missing_or_stale(
     assert "extra.txt" in qa.index.manifest["sources"]
     (home / "index" / "faiss.index").write_bytes(b"garbage")
     qa = QA.load(embedder=FakeEmbedder())  # corrupt: rebuilt, never used
-    assert ix.staleness(home / "index", FakeEmbedder()) == []
+    assert staleness(home / "index", FakeEmbedder()) == []
 
 
 def test_ask_keeps_one_qa_per_index(monkeypatch: pytest.MonkeyPatch, qa: QA) -> None:

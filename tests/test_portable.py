@@ -12,9 +12,10 @@ import pytest
 from formats import html_page
 
 from citeqa import QA, cli
-from citeqa import index as ix
-from citeqa.build import build_index
+from citeqa.cli import common
 from citeqa.errors import CorpusError, IndexCorruptError, IndexStaleError
+from citeqa.index import store as ix
+from citeqa.index.build import build_index
 
 from conftest import SEEDS, FakeEmbedder
 
@@ -128,7 +129,7 @@ def test_document_text_from_the_index_alone(built: Path, copied: Path) -> None:
 def test_cli_ask_on_a_copied_index_warns_once(
     copied: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     argv = ["ask", QUESTIONS[0], "--index", str(copied), "--reader", "sentence", "--json"]
     assert cli.main(argv) == 0
     out, err = capsys.readouterr()
@@ -141,7 +142,7 @@ def test_cli_check_of_a_copied_index_still_says_it_cannot_vouch(
     copied: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``index --check`` asks whether the index matches its corpus: without one, no."""
-    monkeypatch.setattr(cli, "make_embedder", FakeEmbedder)
+    monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     assert cli.main(["index", "--index", str(copied), "--check"]) == 1
     assert "is missing" in capsys.readouterr().out
 
@@ -180,7 +181,7 @@ def test_two_servers_share_one_read_only_index_folder(tmp_path: Path) -> None:
     import stat
     from concurrent.futures import ThreadPoolExecutor
 
-    from citeqa.loadtest import served
+    from citeqa.evaluation.loadtest import served
 
     from conftest import REPO
 

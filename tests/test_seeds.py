@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.chunk import chunk_corpus
-from citeqa.ingest import load_corpus
+from citeqa.corpus.chunk import chunk_corpus
+from citeqa.corpus.ingest import load_corpus
 
 from conftest import SEEDS
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from citeqa import QA
-from citeqa.metrics import exact_match
-from citeqa.read_span import MODEL_DIR, SpanReader, model_available
+from citeqa.answer.span_reader import MODEL_DIR, SpanReader, model_available
+from citeqa.evaluation.metrics import exact_match
 
 from conftest import REPO
 
@@ -59,7 +59,7 @@ def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
     each thread must still get exactly its own answer."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from citeqa.embed import BatchingEmbedder
+    from citeqa.index.embed import BatchingEmbedder
 
     shared = QA.load(qa.index.path, reader="span", embedder=BatchingEmbedder(qa.embedder))
     questions = [

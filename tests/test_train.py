@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.squad import HELD_OUT_V11
-from citeqa.train import TrainConfig, split_articles, train
+from citeqa.evaluation.squad import HELD_OUT_V11
+from citeqa.training.data import split_articles
+from citeqa.training.loop import TrainConfig, train
 
 from conftest import REPO
 
@@ -47,7 +48,7 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
     final = tmp_path / "final"
     assert (final / "model.safetensors").stat().st_size > 10_000_000
     assert (final / "tokenizer.json").exists() and (final / "training.json").exists()
-    from citeqa.train import load_reader_model
+    from citeqa.training.validate import load_reader_model
 
     model, tokenizer = load_reader_model(final)
     assert model.config.model_type == "bert" and tokenizer("hello")["input_ids"]
@@ -84,14 +85,14 @@ def test_training_refuses_articles_of_a_dev_file_beside_it(tmp_path: Path) -> No
 def _tokenizer() -> object:
     from transformers import AutoTokenizer
 
-    from citeqa.embed import model_path
+    from citeqa.index.embed import model_path
 
     return AutoTokenizer.from_pretrained(str(model_path()))
 
 
 def test_every_distinct_gold_span_is_a_target() -> None:
-    from citeqa.squad import load_squad
-    from citeqa.train import featurize
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.training.data import featurize
 
     _, questions = load_squad(SAMPLE)
     q = next(q for q in questions if q.id == "56ddde6b9a695914005b9629")
@@ -108,8 +109,8 @@ def test_every_distinct_gold_span_is_a_target() -> None:
 
 
 def test_unanswerable_and_missed_windows_point_at_cls() -> None:
-    from citeqa.squad import load_squad
-    from citeqa.train import featurize
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.training.data import featurize
 
     _, questions = load_squad(SAMPLE)
     unanswerable = next(q for q in questions if not q.answerable)
@@ -125,7 +126,7 @@ def test_unanswerable_and_missed_windows_point_at_cls() -> None:
 def test_span_loss_is_cross_entropy_for_one_gold_and_lower_with_more() -> None:
     import torch
 
-    from citeqa.train import span_loss
+    from citeqa.training.loop import span_loss
 
     torch.manual_seed(0)
     start, end = torch.randn(3, 7), torch.randn(3, 7)
@@ -143,7 +144,7 @@ def test_span_loss_is_cross_entropy_for_one_gold_and_lower_with_more() -> None:
 
 
 def _question(qid: str, paragraph: int, context: str, question: str, answer: str) -> object:
-    from citeqa.squad import SquadQuestion
+    from citeqa.evaluation.squad import SquadQuestion
 
     return SquadQuestion(
         id=qid,
@@ -157,7 +158,7 @@ def _question(qid: str, paragraph: int, context: str, question: str, answer: str
 
 
 def test_no_answer_pairs_skip_every_paragraph_that_holds_the_answer() -> None:
-    from citeqa.train import holds_answer, no_answer_pairs
+    from citeqa.training.data import holds_answer, no_answer_pairs
 
     contexts = [
         "The Danube flows through Vienna and is 2,850 km long.",
@@ -181,8 +182,8 @@ def test_no_answer_pairs_skip_every_paragraph_that_holds_the_answer() -> None:
 
 
 def test_no_answer_pairs_on_real_squad_are_seeded_and_never_hold_an_answer() -> None:
-    from citeqa.squad import load_squad
-    from citeqa.train import holds_answer, no_answer_pairs
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.training.data import holds_answer, no_answer_pairs
 
     _, questions = load_squad(SAMPLE)
     answerable = [q for q in questions if q.answerable]
@@ -201,9 +202,9 @@ def test_no_answer_pairs_on_real_squad_are_seeded_and_never_hold_an_answer() -> 
 
 
 def test_answer_cut_pairs_keep_the_rest_of_the_paragraph_and_no_answer() -> None:
-    from citeqa.chunk import split_sentences
-    from citeqa.squad import load_squad
-    from citeqa.train import answer_cut_pairs, holds_answer
+    from citeqa.corpus.chunk import split_sentences
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.training.data import answer_cut_pairs, holds_answer
 
     _, questions = load_squad(SAMPLE)
     pairs = answer_cut_pairs(questions, 1.0, 13)
@@ -234,7 +235,7 @@ def test_answer_cut_pairs_keep_the_rest_of_the_paragraph_and_no_answer() -> None
 def test_length_batches_cover_every_window_once_and_pad_little() -> None:
     import random
 
-    from citeqa.train import length_batches
+    from citeqa.training.data import length_batches
 
     lengths = [random.Random(i).randint(20, 256) for i in range(5000)]
     batches = length_batches(lengths, 32, 7)

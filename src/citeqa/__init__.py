@@ -7,7 +7,7 @@
 Importing citeqa loads no model; the first question does.
 """
 
-from citeqa.extract import document_text
+from citeqa.corpus.extract import document_text
 from citeqa.pipeline import QA, ask
 from citeqa.types import Answer, Citation
 

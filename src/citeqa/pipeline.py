@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa import paths
-from citeqa.build import build_index
-from citeqa.embed import Embedder, MiniLMEmbedder
+from citeqa.answer.read import Reader, Reading, SentenceReader
+from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
+from citeqa.answer.retrieve import RetrievalSettings, Retriever
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
-from citeqa.index import LoadedIndex, load_index, staleness
-from citeqa.read import Reader, Reading, SentenceReader
-from citeqa.readers import DEFAULT_READER, make_reader, threshold_of
-from citeqa.retrieve import RetrievalSettings, Retriever
+from citeqa.index.build import build_index
+from citeqa.index.embed import Embedder, MiniLMEmbedder
+from citeqa.index.freshness import staleness
+from citeqa.index.store import LoadedIndex, load_index
 from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
 
 MAX_QUESTION_CHARS = 1000

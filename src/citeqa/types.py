@@ -1,7 +1,7 @@
 """Frozen dataclasses that cross module borders. Every text-bearing value is an
 ``(source, start, end)`` span of the document's text, with ``text[start:end] == value``: the
 raw file for ``.txt`` and ``.md``, the extracted text for HTML, PDF and Word
-(``citeqa.extract.document_text`` reproduces it)."""
+(``citeqa.corpus.extract.document_text`` reproduces it)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,45 @@
+"""The readers citeqa offers, the default, and each one's abstention threshold: the one
+place these choices live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from citeqa.answer.read import Reader
+    from citeqa.index.store import LoadedIndex
+
+READERS = ("span", "sentence")
+DEFAULT_READER = "span"
+"""The span reader scores best on the seeds test split and on SQuAD (README, "Results").
+The sentence reader needs no model: a baseline for ``citeqa eval``, and the source of the
+span reader's retrieval evidence (``read.py``)."""
+
+# The span reader's confidence is a fitted probability and its threshold is fitted with it
+# (``abstain.py``, ``citeqa fit-abstention``). The sentence reader's confidence has a scale
+# of its own; its threshold was fitted on the dev split of the seeds QA set as the value
+# that maximises answer F1 over answerable questions plus correct abstentions over
+# unanswerable ones (the coverage curve of `citeqa eval tests/data/seeds_qa.jsonl --split
+# dev --reader sentence`).
+THRESHOLDS = {"sentence": 0.25}
+
+
+def threshold_of(reader: Reader) -> float:
+    """The reader's abstention threshold: fitted with its calibration for the span reader
+    (``abstain.py``), from ``THRESHOLDS`` for the others."""
+    calibration = getattr(reader, "calibration", None)
+    if calibration is not None:
+        return float(calibration.threshold)
+    return THRESHOLDS.get(reader.name, 0.5)
+
+
+def make_reader(name: str, index: LoadedIndex) -> Reader:
+    if name == "sentence":
+        from citeqa.answer.read import SentenceReader
+
+        return SentenceReader(index)
+    if name == "span":
+        from citeqa.answer.span_reader import SpanReader
+
+        return SpanReader(index)
+    raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")

@@ -1,0 +1,235 @@
+"""The span reader: MiniLM fine-tuned on SQuAD (``citeqa train-reader``), shipped inside the
+package, choosing the answer's start and end tokens in the retrieved passages.
+
+Each passage is read in windows with a stride; span scores are start + end logits, so they
+compare across windows and passages of one question. The answer maps back to file offsets
+through the tokenizer's offset mapping. Whether to abstain is the calibrated probability
+that the answer is right (``abstain.py``): the model's margin over its [CLS] "no answer"
+score together with the retrieval evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from citeqa.answer import answer_types as at
+from citeqa.answer.abstain import UNFITTED, Calibration
+from citeqa.answer.read import Evidence, Reading, SentenceReader
+from citeqa.answer.span import SpanGuess, Window
+from citeqa.batching import MicroBatcher
+from citeqa.errors import CiteQAError
+from citeqa.index.store import LoadedIndex
+from citeqa.types import Hit, Passage, Sentence
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "reader"
+CALIBRATION = "abstention.json"
+
+
+@dataclass(frozen=True)
+class SpanSettings:
+    """Fitted on the validation articles and the seeds dev split (README, MODEL_CARD.md)."""
+
+    passages: int = 3
+    """How many retrieved passages the model reads (each costs a forward pass)."""
+    max_length: int = 256
+    stride: int = 96
+    max_answer_tokens: int = 30
+    whole_names: bool = True
+    """For "What is ACR?", a span that overlaps the acronym's written-out name in its
+    sentence ("Alibaba Digital Media and Entertainment Group (AMEG)") becomes that name:
+    the model's start probability spreads over the phrase before it. On the seeds dev
+    split this changes one answer, "What is AMEG?", from F1 0.75 to 1. Widening spans to
+    the lists of names in their sentence the same way ("Which studios…") was measured and
+    left out: it made 3 of 4 changed dev answers worse."""
+    bf16_from_windows: int = 3
+    """Read under bf16 autocast when a batch has at least this many windows: on CPUs with
+    AVX512-BF16 that cuts warm ``ask()`` time by about a quarter (README), while for one or
+    two windows the casts cost about what they save."""
+    questions_per_pass: int = 4
+    """Questions waiting at once (a busy server) are read in one forward pass, up to this
+    many, rather than in passes that fight over the cores (README, ``bench --load``)."""
+
+
+def model_available(path: Path = MODEL_DIR) -> bool:
+    return (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+
+
+class SpanReader:
+    name = "span"
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        model_dir: Path = MODEL_DIR,
+        settings: SpanSettings = SpanSettings(),
+    ) -> None:
+        if not model_available(model_dir):
+            raise CiteQAError(
+                f"no span reader model at {model_dir}; train one with citeqa train-reader"
+            )
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+        self.settings = settings
+        fitted = model_dir / CALIBRATION
+        self.calibration = Calibration.load(fitted) if fitted.exists() else UNFITTED
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
+        self.model = model.eval()
+        self._torch = torch
+        # Every pass runs in one worker thread, over whatever questions are waiting: each
+        # pass already uses every core, so concurrent ones would only fight over them. The
+        # worker is also the tokenizer's only user (its Rust objects are not re-entrant).
+        self._batcher: MicroBatcher[list[tuple[str, str]], list[list[Window]]] = MicroBatcher(
+            self._read_waiting, max_batch=settings.questions_per_pass, name="span"
+        )
+        self.evidence = SentenceReader(index)
+
+    def read(
+        self,
+        question: str,
+        query: np.ndarray,
+        hits: Sequence[Hit],
+    ) -> Reading | None:
+        hits = list(hits)[: self.settings.passages]
+        if not hits:
+            return None
+        guesses = self._guesses(question, hits)
+        if not guesses:
+            return None
+        kind = at.question_type(question)
+        guess, hit = max(guesses, key=lambda g: g[0].score)
+        passage = hit.passage
+        a, b = _trim(passage.text, guess.start, guess.end)
+        if a >= b:
+            return None
+        sentence = _sentence_of(passage, passage.start + a, passage.start + b)
+        if self.settings.whole_names:
+            a, b = _whole_name(passage, sentence, a, b, _names(question, kind, sentence.text))
+        typed = kind not in at.TYPED or _has_type(passage.text[a:b], kind, question)
+        null = min(g.null_score for g, _ in guesses)
+        ev = self.evidence.evidence_for(question, query, hit, sentence)
+        evidence = Evidence(
+            kind,
+            typed,
+            ev.dense,
+            ev.coverage,
+            ev.unknown,
+            ev.missing_name,
+            margin=guess.score - null,
+            rank=hits.index(hit),
+        )
+        return Reading(
+            hit=hit,
+            sentence=sentence,
+            start=passage.start + a,
+            end=passage.start + b,
+            confidence=self.calibration.confidence(evidence),
+            evidence=evidence,
+        )
+
+    def _read_waiting(self, questions: list[list[tuple[str, str]]]) -> list[list[list[Window]]]:
+        """The windows of several questions' (question, passage) pairs, from one pass."""
+        windows = self._windows([pair for pairs in questions for pair in pairs])
+        out, at = [], 0
+        for pairs in questions:
+            out.append(windows[at : at + len(pairs)])
+            at += len(pairs)
+        return out
+
+    def _windows(self, pairs: list[tuple[str, str]]) -> list[list[Window]]:
+        """One batched forward pass over strided windows of every (question, text) pair;
+        each pair's windows, in order. Only the batcher's worker thread calls it."""
+        s = self.settings
+        enc = self.tokenizer(
+            [q for q, _ in pairs],
+            [t for _, t in pairs],
+            truncation="only_second",
+            max_length=s.max_length,
+            stride=s.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        offsets = enc.pop("offset_mapping").tolist()
+        owners = enc.pop("overflow_to_sample_mapping").tolist()
+        seq = [enc.sequence_ids(w) for w in range(len(offsets))]
+        torch = self._torch
+        bf16 = len(offsets) >= s.bf16_from_windows
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = self.model(**enc)
+        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        per: list[list[Window]] = [[] for _ in pairs]
+        for w, owner in enumerate(owners):
+            per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
+        return per
+
+    def _guesses(self, question: str, hits: list[Hit]) -> list[tuple[SpanGuess, Hit]]:
+        """The best span of every window of every passage; their scores compare."""
+        s = self.settings
+        per_hit = self._batcher([(question, h.passage.text) for h in hits])
+        windows = [(hit, w) for hit, ws in zip(hits, per_hit, strict=True) for w in ws]
+        found = (
+            (w.best(0, len(hit.passage.text), max_tokens=s.max_answer_tokens, window=n), hit)
+            for n, (hit, w) in enumerate(windows)
+        )
+        return [(guess, hit) for guess, hit in found if guess is not None]
+
+
+def _has_type(text: str, kind: str, question: str) -> bool:
+    if kind == at.DEFINITION:
+        return len(text.split()) >= 1
+    return bool(at.typed_spans(text, kind))
+
+
+def _names(question: str, kind: str, sentence: str) -> list[at.Candidate]:
+    """The written-out name of the acronym a "What is ACR?" question asks about, where
+    ``sentence`` gives it."""
+    subject = at.definition_subject(question) if kind == at.DEFINITION else None
+    if not subject or not at.is_acronym(subject):
+        return []
+    found = at.definition_spans(sentence, subject, expansion_only=True)
+    return [c for c in found if c.kind == at.EXPANSION]
+
+
+def _whole_name(
+    passage: Passage, sentence: Sentence, a: int, b: int, names: list[at.Candidate]
+) -> tuple[int, int]:
+    """``a:b`` (offsets in ``passage.text``) widened or narrowed to the name in ``names``
+    (offsets in ``sentence``) that it overlaps most, if any."""
+    base = sentence.start - passage.start
+    best, overlap = (a, b), 0
+    for c in names:
+        lo, hi = base + c.start, base + c.end
+        shared = min(b, hi) - max(a, lo)
+        if shared > overlap:
+            best, overlap = (lo, hi), shared
+    return best
+
+
+_TRIM = " \t\n,;:"
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a] in _TRIM:
+        a += 1
+    while b > a and text[b - 1] in _TRIM + ".":
+        b -= 1
+    return a, b
+
+
+def _sentence_of(passage: Passage, start: int, end: int) -> Sentence:
+    """The sentence holding the answer; a span over a sentence break gets both."""
+    first = next((s for s in passage.sentences if s.start <= start < s.end), passage.sentences[0])
+    last = next((s for s in passage.sentences if s.start < end <= s.end), first)
+    if last is first:
+        return first
+    a, b = first.start, max(last.end, first.end)
+    return Sentence(passage.source, a, b, passage.text[a - passage.start : b - passage.start])

@@ -1,0 +1,60 @@
+"""The ``citeqa`` command: one module per subcommand, each a thin face over the library
+that parses arguments, calls it and prints.
+
+Exit codes: 0 ok, 1 a check failed (stale or broken index), 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from citeqa.cli import ask, bench, eval, fit_abstention, index, serve, train_reader
+from citeqa.cli.common import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from citeqa.errors import CiteQAError, CorpusError, InvalidQuestionError
+
+COMMANDS = (index, ask, serve, eval, bench, fit_abstention, train_reader)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    _log_warnings_to_stderr()
+    try:
+        code: int = args.run(args)
+        return code
+    except (CorpusError, InvalidQuestionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CiteQAError as exc:  # a missing, stale or damaged index, mostly
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `citeqa ask ... | head`: the reader left; not an error
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="citeqa",
+        description="Extractive question answering with verbatim, cited answers.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add(sub)
+    return p
+
+
+def _log_warnings_to_stderr() -> None:
+    """The library logs warnings (a skipped file, say); the command shows them plainly."""
+    logger = logging.getLogger("citeqa")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False

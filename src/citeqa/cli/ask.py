@@ -1,0 +1,41 @@
+"""``citeqa ask``: one question, answered in the terminal or as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from citeqa.answer.readers import DEFAULT_READER, READERS
+from citeqa.cli import common
+from citeqa.cli.common import EXIT_OK
+
+
+def add(sub: Any) -> None:
+    p = sub.add_parser("ask", help="answer a question from the indexed documents")
+    p.add_argument("question")
+    p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    p.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
+    p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from citeqa.pipeline import QA, check_question
+
+    check_question(args.question)  # refuse bad input before loading anything
+    if args.top_k < 1:
+        return common.usage_error("--top-k must be at least 1")
+    qa = QA.load(args.index, reader=args.reader, embedder=common.make_embedder())
+    answer = qa.ask(args.question, top_k=args.top_k)
+    if args.json:
+        import json
+
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        from citeqa.cli.render import answer_text
+
+        print(answer_text(answer, color=sys.stdout.isatty()))
+    return EXIT_OK

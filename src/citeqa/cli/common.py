@@ -1,0 +1,68 @@
+"""What several commands share: exit codes, the embedder, argument types and the index a
+command works on."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from citeqa import paths
+from citeqa.errors import CiteQAError
+
+if TYPE_CHECKING:
+    from citeqa.index.embed import Embedder
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def make_embedder() -> Embedder:
+    """The packaged MiniLM; tests put a fake in its place."""
+    from citeqa.index.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def share(text: str) -> float:
+    """An argparse type: a number in [0, 1], so a bad share is a usage error up front, not a
+    traceback after the model has loaded."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
+    return value
+
+
+def corpus_for(index_dir: Path, given: Path | None) -> Path:
+    """The corpus an index command means: the one given, else the one the index was built
+    from, else the default seeds folder."""
+    if given is not None:
+        return given
+    from citeqa.index.store import read_manifest
+
+    try:
+        return (index_dir / str(read_manifest(index_dir)["corpus"])).resolve()
+    except (CiteQAError, KeyError):
+        return paths.default_corpus()
+
+
+def ensure_index(corpus: Path, index_dir: Path, embedder: Embedder) -> None:
+    """Build ``index_dir`` from ``corpus`` unless it is already fresh."""
+    from citeqa.index.build import build_index
+    from citeqa.index.freshness import staleness
+    from citeqa.index.store import IndexSettings
+
+    try:
+        fresh = not staleness(index_dir, embedder, IndexSettings(), corpus)
+    except CiteQAError:
+        fresh = False
+    if not fresh:
+        build_index(corpus, index_dir, embedder, progress=True)

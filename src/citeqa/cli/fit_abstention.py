@@ -1,0 +1,53 @@
+"""``citeqa fit-abstention``: fit the span reader's abstention on held-out training
+articles and a dev split, and write it beside the model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from citeqa.cli import common
+from citeqa.cli.common import EXIT_OK
+
+
+def add(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit-abstention", help="fit the span reader's abstention on held-out questions"
+    )
+    p.add_argument("--squad", type=Path, required=True, help="the SQuAD training JSON")
+    p.add_argument("--limit", type=int, default=1000, help="held-out questions to ask (twice)")
+    p.add_argument("--seed", type=int, default=13, help="which held-out questions")
+    p.add_argument("--qa-set", type=Path, required=True, help="QA-set JSONL over seeds/")
+    p.add_argument("--split", default="dev", help="its split to fit on (never test)")
+    p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from citeqa.answer.span_reader import MODEL_DIR
+    from citeqa.evaluation import squad_eval
+    from citeqa.evaluation.qa_set import load_qa_set
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.pipeline import QA
+    from citeqa.training import calibrate
+
+    if args.split == "test":
+        return common.usage_error("the test split is for reporting only")
+    val = squad_eval.parse_articles(squad_eval.VALIDATION, args.squad)
+    work = args.work / f"squad-{args.squad.stem}-validation"  # the index eval uses too
+    corpus, items = squad_eval.prepare(args.squad, work, articles=val, only_articles=True)
+    embedder = common.make_embedder()
+    common.ensure_index(corpus, work / "index", embedder)
+    qa = QA.load(work / "index", reader="span", embedder=embedder)
+    paragraphs, _ = load_squad(args.squad, articles=val)
+    texts = {squad_eval.source_of(p): p.context for p in paragraphs}
+    samples = calibrate.squad_samples(qa, items, texts, args.limit, args.seed)
+    seeds = QA.load(reader="span", embedder=embedder)
+    for item in load_qa_set(args.qa_set, split=args.split).items:
+        samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))
+    fitted = calibrate.fit(samples)
+    print(json.dumps(calibrate.describe(fitted, samples), indent=2))
+    print(f"wrote {calibrate.write(fitted, MODEL_DIR)}")
+    return EXIT_OK

@@ -1,0 +1,71 @@
+"""``citeqa serve``: the web chat and its JSON API."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from citeqa.cli import common
+from citeqa.cli.common import EXIT_OK
+
+if TYPE_CHECKING:
+    from citeqa.serve.auth import Rate
+
+
+def add(sub: Any) -> None:
+    p = sub.add_parser("serve", help="start the web chat (loopback only unless --host)")
+    p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="require the token in FILE on every endpoint (else $CITEQA_TOKEN, if set)",
+    )
+    p.add_argument(
+        "--rate",
+        type=_rate,
+        default=None,
+        metavar="N/min",
+        help="limit /api/ask to N questions per client address (N/s, N/min or N/h; default off)",
+    )
+    # Named so that `--token SECRET` is refused rather than read as an abbreviation of
+    # --token-file, which would then print the secret as the file it cannot open.
+    p.add_argument("--token", type=_no_token_flag, help=argparse.SUPPRESS)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from citeqa.serve.app import serve
+    from citeqa.serve.auth import AuthConfigError, read_token
+
+    try:  # before anything slow: a bad token source is a usage error, not a late traceback
+        token = read_token(args.token_file, os.environ)
+    except AuthConfigError as exc:
+        return common.usage_error(str(exc))
+    logging.getLogger("citeqa").setLevel(logging.INFO)
+    serve(args.index, host=args.host, port=args.port, token=token, rate=args.rate)
+    return EXIT_OK
+
+
+def _rate(text: str) -> Rate:
+    """An argparse type for --rate: a bad value is a usage error naming the expected form."""
+    from citeqa.serve.auth import AuthConfigError, parse_rate
+
+    try:
+        return parse_rate(text)
+    except AuthConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _no_token_flag(_text: str) -> str:
+    raise argparse.ArgumentTypeError(
+        "there is no --token: a secret on the command line shows in `ps` and shell"
+        " history; set CITEQA_TOKEN or give --token-file FILE"
+    )

@@ -1,0 +1,79 @@
+"""``citeqa train-reader``: fine-tune the span reader on SQuAD-format data (CPU, bf16)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from citeqa.cli.common import EXIT_OK, share
+
+
+def add(sub: Any) -> None:
+    p = sub.add_parser("train-reader", help="fine-tune the span reader on SQuAD (CPU, slow)")
+    p.add_argument("--squad", type=Path, required=True, help="SQuAD-format training JSON")
+    p.add_argument(
+        "--extra", type=Path, action="append", default=[], help="more SQuAD-format JSON (QED)"
+    )
+    p.add_argument("--out", type=Path, required=True, help="folder for checkpoints and models")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=256)
+    p.add_argument("--stride", type=int, default=128)
+    p.add_argument("--val-articles", type=int, default=10)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--init", type=Path, help="a saved reader to continue training from")
+    p.add_argument(
+        "--negatives",
+        type=share,
+        default=0.3,
+        metavar="SHARE",
+        help='share of questions also paired with a "no answer here" paragraph (default 0.3)',
+    )
+    p.add_argument(
+        "--cut-negatives",
+        type=share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of questions also asked of their own paragraph with the answer cut out",
+    )
+    p.add_argument(
+        "--dropout", type=share, default=0.0, help="hidden and attention dropout (default 0)"
+    )
+    p.add_argument("--fp32", action="store_true", help="train without bf16 autocast")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from citeqa.training.loop import TrainConfig, train
+
+    logging.getLogger("citeqa").setLevel(logging.INFO)
+    logging.getLogger("citeqa").handlers[0].setFormatter(
+        logging.Formatter("%(asctime)s %(message)s")
+    )
+    config = TrainConfig(
+        squad=str(args.squad),
+        out=str(args.out),
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        stride=args.stride,
+        val_articles=args.val_articles,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        max_steps=args.max_steps,
+        init=str(args.init or ""),
+        extra=tuple(str(e) for e in args.extra),
+        negatives=args.negatives,
+        cut_negatives=args.cut_negatives,
+        dropout=args.dropout,
+        bf16=not args.fp32,
+    )
+    print(train(config, resume=args.resume))
+    return EXIT_OK

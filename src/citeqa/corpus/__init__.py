@@ -1,0 +1,1 @@
+"""Reading a folder of documents: formats, cleaning, sentences and passages."""

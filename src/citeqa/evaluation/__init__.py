@@ -1,0 +1,1 @@
+"""Measuring answers and speed: QA sets, SQuAD, metrics, benchmarks."""

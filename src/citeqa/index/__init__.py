@@ -1,0 +1,1 @@
+"""The index folder: embedding passages, building, storing and verifying it."""

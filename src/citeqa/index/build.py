@@ -1,0 +1,386 @@
+"""Build an index folder: ingest, chunk, embed (reusing unchanged vectors), write a
+temporary sibling folder, and swap it into place atomically under a lock.
+
+A crash or ``kill -9`` at any point leaves the previous index as it was; a second build
+waits for the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeqa.corpus.chunk import chunk_corpus
+from citeqa.corpus.extract import RAW, library_version
+from citeqa.corpus.ingest import Corpus, load_corpus
+from citeqa.errors import IndexFolderError, IndexLockedError
+from citeqa.index import lexicon
+from citeqa.index.ann import make_faiss_index
+from citeqa.index.embed import Embedder
+from citeqa.index.lexicon import Lexicon
+from citeqa.index.store import (
+    BM25,
+    BM25_FILES,
+    DATA_FILES,
+    DOCUMENTS,
+    FORMAT_VERSION,
+    MANIFEST,
+    PASSAGES,
+    SENTENCES,
+    VECTORS,
+    IndexSettings,
+    embedder_record,
+    file_sha256,
+    load_index,
+    old_name,
+)
+from citeqa.types import Passage
+
+_VERSIONED = (
+    "citeqa",
+    "faiss-cpu",
+    "sentence-transformers",
+    "torch",
+    "numpy",
+    "pysbd",
+    "trafilatura",
+    "pypdfium2",
+    "python-docx",
+    *lexicon.LIBRARIES,
+)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    corpus: Corpus
+    passages: int
+    embedded: int
+    """Distinct texts (passages and sentences) embedded by this build."""
+    reused: int
+    """Distinct texts whose vectors came from the previous index."""
+    seconds: float
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    progress: bool = False,
+    lock_timeout: float = 600.0,
+) -> BuildReport:
+    """Ingest, chunk and embed ``corpus_dir`` into ``index_dir``, reusing the vectors of
+    passages whose text is unchanged since the previous build."""
+    started = time.perf_counter()
+    corpus = load_corpus(Path(corpus_dir), max_file_bytes=settings.max_file_bytes)
+    passages = chunk_corpus(corpus.documents, settings.chunk)
+    return write_index(
+        corpus,
+        passages,
+        index_dir,
+        embedder,
+        settings,
+        progress=progress,
+        lock_timeout=lock_timeout,
+        started=started,
+    )
+
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+"""Texts to L2-normalised float32 rows, in order: what a build needs of an embedder."""
+
+
+def write_index(
+    corpus: Corpus,
+    passages: list[Passage],
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings = IndexSettings(),
+    *,
+    encode: Encode | None = None,
+    progress: bool = False,
+    lock_timeout: float = 600.0,
+    started: float | None = None,
+) -> BuildReport:
+    """Embed what the previous index lacks and write the folder: the one writer every build
+    goes through. ``passages`` are ``corpus``'s, in its order. ``encode`` embeds the texts
+    (default: ``embedder.encode``); a distributed build passes its own, and ``embedder``
+    still names the model in the manifest and decides which old vectors can be reused."""
+    started = time.perf_counter() if started is None else started
+    index_dir = Path(index_dir)
+    if encode is None:
+        encode = functools.partial(embedder.encode, progress=progress)
+    try:
+        return _build(
+            corpus, passages, index_dir, embedder, settings, encode, lock_timeout, started
+        )
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise IndexFolderError(
+                f"cannot write the index next to {index_dir} ({exc.strerror}); the existing"
+                " index, if any, is unchanged and still answers"
+            ) from None
+        raise
+
+
+def _build(
+    corpus: Corpus,
+    passages: list[Passage],
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings,
+    encode: Encode,
+    lock_timeout: float,
+    started: float,
+) -> BuildReport:
+    import faiss
+
+    with build_lock(index_dir, timeout=lock_timeout):
+        cache = _previous_vectors(index_dir, embedder)
+        texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]
+        todo = sorted({_text_key(t): t for t in texts if _text_key(t) not in cache}.items())
+        fresh = encode([t for _, t in todo])
+        if fresh.shape != (len(todo), embedder.dim):
+            raise ValueError(f"{len(todo)} texts came back as vectors of shape {fresh.shape}")
+        reused = sum(1 for t in set(texts) if _text_key(t) in cache)
+        cache.update((key, fresh[i]) for i, (key, _) in enumerate(todo))
+        rows = np.stack([cache[_text_key(t)] for t in texts]) if texts else None
+        vectors = np.zeros((0, embedder.dim), dtype=np.float32) if rows is None else rows
+        flat = make_faiss_index(settings.index_type, vectors[: len(passages)])
+
+        _remove_leftovers(index_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+        try:
+            tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
+            faiss.write_index(flat, str(tmp / VECTORS))
+            _write_passages(tmp / PASSAGES, passages)
+            _write_documents(tmp / DOCUMENTS, corpus)
+            _write_lexicon(tmp / BM25, passages)
+            with (tmp / SENTENCES).open("wb") as fh:
+                np.save(fh, vectors[len(passages) :], allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            manifest = _manifest(corpus, index_dir, embedder, settings, len(passages), tmp)
+            _write_json(tmp / MANIFEST, manifest)
+            _fsync_dir(tmp)
+            _swap_into_place(tmp, index_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return BuildReport(
+        path=index_dir,
+        corpus=corpus,
+        passages=len(passages),
+        embedded=len(todo),
+        reused=reused,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the current index by passage text, when it verifies and used the same
+    weights; anything else means embedding everything again, never reusing bad rows."""
+    try:
+        old = load_index(index_dir, embedder)
+    except Exception:
+        return {}
+    rows = old.vectors.reconstruct_n(0, old.vectors.ntotal)
+    cache = {_text_key(p.text): rows[i] for i, p in enumerate(old.passages)}
+    for i, p in enumerate(old.passages):
+        for j, s in enumerate(p.sentences):
+            cache[_text_key(s.text)] = old.sentence_vectors[old.sentence_rows[i] + j]
+    return cache
+
+
+def _write_passages(path: Path, passages: list[Passage]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for p in passages:
+            row = {
+                "id": p.id,
+                "doc_id": p.doc_id,
+                "source": p.source,
+                "title": p.title,
+                "date": p.date,
+                "start": p.start,
+                "end": p.end,
+                "text": p.text,
+                "sentences": [[s.start, s.end] for s in p.sentences],
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_lexicon(folder: Path, passages: list[Passage]) -> None:
+    """BM25 over the passages, so that serving maps it rather than tokenising them all."""
+    folder.mkdir()
+    for name in Lexicon.build([p.text for p in passages]).save(folder):
+        with (folder / name).open("rb+") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+
+def _write_documents(path: Path, corpus: Corpus) -> None:
+    """The text of every extracted document: offsets point into it, and the file alone
+    (an HTML page, a PDF) is not that text."""
+    with path.open("w", encoding="utf-8") as fh:
+        for doc in corpus.documents:
+            if doc.extractor != RAW:
+                row = {
+                    "source": doc.source,
+                    "extractor": doc.extractor,
+                    "text": doc.text,
+                    "pages": list(doc.pages),
+                }
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _manifest(
+    corpus: Corpus,
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings,
+    n_passages: int,
+    tmp: Path,
+) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for line in (tmp / PASSAGES).read_text(encoding="utf-8").splitlines():
+        source = json.loads(line)["source"]
+        counts[source] = counts.get(source, 0) + 1
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": embedder_record(embedder),
+        "settings": settings.to_dict(),
+        "corpus": os.path.relpath(corpus.root.resolve(), index_dir.resolve()),
+        "sources": {
+            doc.source: {
+                "sha256": doc.sha256,
+                "size": doc.size,
+                "title": doc.title,
+                "date": doc.date,
+                "passages": counts.get(doc.source, 0),
+                "extractor": doc.extractor,
+                **({"pages": len(doc.pages)} if doc.pages else {}),
+            }
+            for doc in corpus.documents
+        },
+        "skipped_sources": {
+            f.source: {**_file_record(corpus.root / f.source), "reason": f.reason}
+            for f in corpus.skipped
+        },
+        "counts": {"documents": len(corpus.documents), "passages": n_passages},
+        "files": {
+            name: _file_record(tmp / name)
+            for name in DATA_FILES  # an empty lexicon (stopwords only) writes no files
+            if name not in BM25_FILES or (tmp / name).exists()
+        },
+        "versions": {name: library_version(name) for name in _VERSIONED},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _file_record(path: Path) -> dict[str, Any]:
+    return {"sha256": file_sha256(path), "size": path.stat().st_size}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Put ``tmp`` where ``target`` is, atomically where the kernel allows it."""
+    if not target.exists():
+        os.rename(tmp, target)
+    elif _exchange(tmp, target):
+        shutil.rmtree(tmp)  # now holds the previous index
+    else:
+        # Two renames: a crash between them leaves the old index at ``old``, which
+        # ``load_index`` puts back.
+        old = old_name(target)
+        os.rename(target, old)
+        os.rename(tmp, target)
+        shutil.rmtree(old)
+    _fsync_dir(target.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step with Linux renameat2(RENAME_EXCHANGE)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Temporary folders of builds that were killed; safe to remove under the lock."""
+    for path in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, *, timeout: float) -> Iterator[None]:
+    """An exclusive lock beside the index folder; a second build waits up to ``timeout``."""
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.with_name(f".{index_dir.name}.lock")
+    with lock_path.open("a") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"another citeqa build holds {lock_path}; try again when it ends"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

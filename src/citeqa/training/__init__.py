@@ -1,0 +1,1 @@
+"""Training the span reader and fitting its abstention."""

@@ -1,0 +1,126 @@
+"""Fit the span reader's abstention (``abstain.Calibration``) on data no test touches.
+
+Two kinds of questions, each asked with abstention off:
+
+- **held-out training articles** (the validation articles of ``citeqa train-reader``, the
+  same seeded split), indexed as a corpus of their own. Each question is asked twice: over
+  the whole corpus, where it is answerable, and over every paragraph except those holding
+  its answer, where it is not. The second is a retrieval miss on a question the corpus is
+  about: the case "the documents don't say" exists for.
+- **the seeds dev split**, the product's own kind of questions and documents.
+
+An answer counts as right at F1 >= 0.5. The threshold maximises the mean, over the two
+kinds, of answer F1 on answerable questions plus correct abstentions on the others.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeqa.answer import abstain
+from citeqa.answer.read import Evidence
+from citeqa.evaluation.metrics import best_over, expected_calibration_error
+from citeqa.evaluation.qa_set import QAItem
+
+NOTHING_READ = Evidence("", False, 0.0, 0.0, 1.0, "?", margin=-20.0)
+"""The evidence of a question the reader found no text for: every signal says "no"."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    group: str
+    features: tuple[float, ...]
+    f1: float
+    """F1 of the reader's answer against the gold answers (0 when unanswerable)."""
+    answerable: bool
+
+    @property
+    def right(self) -> bool:
+        return self.answerable and self.f1 >= 0.5
+
+
+def sample(qa: Any, item: QAItem, group: str, sources: frozenset[str] | None = None) -> Sample:
+    """One question asked with abstention off, as the numbers the calibration learns from."""
+    _, reading = qa.read(item.question, sources=sources)
+    if reading is None:  # nothing to answer with: as sure a "no" as there is
+        return Sample(group, tuple(abstain.features(NOTHING_READ)), 0.0, item.answerable)
+    passage = reading.hit.passage
+    text = passage.text[reading.start - passage.start : reading.end - passage.start]
+    f1 = best_over("f1", text, item.answers) if item.answerable else 0.0
+    return Sample(group, tuple(abstain.features(reading.evidence)), f1, item.answerable)
+
+
+def squad_samples(
+    qa: Any, items: Sequence[QAItem], texts: dict[str, str], limit: int, seed: int
+) -> list[Sample]:
+    """Each of a seeded ``limit`` of ``items`` over all of ``texts`` (source -> text), and
+    again over the sources that do not hold its answer."""
+    from citeqa.training.data import holds_answer
+
+    chosen = random.Random(seed).sample(list(items), min(limit, len(items)))
+    out = []
+    for item in chosen:
+        out.append(sample(qa, item, "held-out articles"))
+        misses = frozenset(s for s, t in texts.items() if not holds_answer(t, item.answers))
+        missed = QAItem(item.id, item.question, ())
+        out.append(sample(qa, missed, "held-out articles", sources=misses))
+    return out
+
+
+def fit(samples: Sequence[Sample]) -> abstain.Calibration:
+    """Each group weighs the same in the fit, whatever its size: a few dozen questions
+    about the product's own documents count as much as a thousand held-out SQuAD ones."""
+    x = np.array([s.features for s in samples], dtype=float)
+    y = np.array([float(s.right) for s in samples])
+    size = {g: sum(1 for s in samples if s.group == g) for g in {s.group for s in samples}}
+    share = np.array([len(samples) / (len(size) * size[s.group]) for s in samples])
+    weights, bias = abstain.fit_logistic(x, y, weights=share)
+    unfitted = abstain.Calibration(tuple(float(w) for w in weights), bias, 0.5)
+    conf = [unfitted.confidence_of(s.features) for s in samples]
+    groups = []
+    for name in sorted({s.group for s in samples}):
+        rows = [(c, s) for c, s in zip(conf, samples, strict=True) if s.group == name]
+        groups.append(
+            ([c for c, _ in rows], [s.f1 for _, s in rows], [s.answerable for _, s in rows])
+        )
+    return abstain.Calibration(unfitted.weights, bias, abstain.best_threshold(groups))
+
+
+def describe(calibration: abstain.Calibration, samples: Sequence[Sample]) -> dict[str, Any]:
+    """Per group, at the fitted threshold: questions, how many answerable, F1 over the
+    answerable (an abstention scores 0), false abstention, abstention on the unanswerable,
+    and expected calibration error."""
+    out: dict[str, Any] = {"threshold": calibration.threshold, "groups": {}}
+    for name in sorted({s.group for s in samples}):
+        rows = [s for s in samples if s.group == name]
+        conf = [calibration.confidence_of(s.features) for s in rows]
+        answered = [c >= calibration.threshold for c in conf]
+        yes = [(r.f1, a) for r, a in zip(rows, answered, strict=True) if r.answerable]
+        no = [a for r, a in zip(rows, answered, strict=True) if not r.answerable]
+        out["groups"][name] = {
+            "questions": len(rows),
+            "answerable": len(yes),
+            "f1": _mean([f if a else 0.0 for f, a in yes]),
+            "false_abstention": _mean([float(not a) for _, a in yes]),
+            "abstention_recall": _mean([float(not a) for a in no]),
+            "ece": expected_calibration_error(conf, [float(r.right) for r in rows]),
+        }
+    return out
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return float(np.mean(xs)) if xs else 0.0
+
+
+def write(calibration: abstain.Calibration, model_dir: Path) -> Path:
+    from citeqa.answer.span_reader import CALIBRATION
+
+    path = model_dir / CALIBRATION
+    calibration.save(path)
+    return path

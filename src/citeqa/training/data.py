@@ -1,0 +1,230 @@
+"""Training data for the span reader: which articles train and which validate, "no answer
+here" pairs, and windows of tokens batched by length.
+
+Every question of the training files is a target with every gold answer, plus "no answer
+here" examples that pair a question with the paragraph of its own article that BM25 ranks
+closest to it but that holds none of its answers, trained to point at [CLS]. These teach
+the null score what a retrieval miss looks like, the open setting's real failure. A seeded
+handful of articles is held out for validation and threshold fitting; the dev sets are test
+sets, and a training file sharing an article with them is refused.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeqa.evaluation.squad import HELD_OUT_V11, SquadQuestion, article_titles, load_squad
+
+EXTRA_VAL_SHARE = 0.03
+"""Share of an extra training file's articles held out for validation."""
+
+DEV_FILES = ("dev-v1.1.json", "dev-v2.0.json")
+"""Test sets: a training file beside them may share none of their articles."""
+
+
+def dev_titles(squad: Path) -> frozenset[str]:
+    """Article titles of the SQuAD dev files that lie beside ``squad``, and the held-out
+    v1.1 articles: nothing trained may see them."""
+    titles = set(HELD_OUT_V11)
+    for name in DEV_FILES:
+        dev = squad.parent / name
+        if dev.exists() and dev.resolve() != squad.resolve():
+            titles.update(article_titles(dev))
+    return frozenset(titles)
+
+
+def held_out_articles(path: Path, *, first: bool, val_articles: int) -> int:
+    """How many articles of a training file are held out: ``val_articles`` of the first
+    (SQuAD), ``EXTRA_VAL_SHARE`` of any other's (QED: thousands of one-paragraph titles)."""
+    if first:
+        return val_articles
+    return math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
+
+
+def split_articles(squad: Path, n_val: int, seed: int) -> tuple[list[str], list[str]]:
+    """(train, validation) article titles: ``n_val`` seeded articles are validation."""
+    titles = article_titles(squad)
+    leaked = sorted(set(titles) & dev_titles(squad))
+    if leaked:
+        raise ValueError(f"{squad} contains test articles {leaked[:5]}; refusing to train")
+    if n_val >= len(titles):
+        raise ValueError(f"need more than {n_val} articles to hold {n_val} out")
+    val = set(random.Random(seed).sample(titles, n_val))
+    return [t for t in titles if t not in val], [t for t in titles if t in val]
+
+
+def holds_answer(context: str, answers: tuple[str, ...]) -> bool:
+    folded = context.casefold()
+    return any(a.casefold() in folded for a in answers)
+
+
+def no_answer_pairs(questions: list[SquadQuestion], share: float, seed: int) -> list[SquadQuestion]:
+    """For a seeded ``share`` of the answerable questions, the same question over the other
+    paragraph of its article that BM25 ranks closest to it and that holds none of its
+    answers (compared case-insensitively), with no answer. Questions whose article has no
+    such paragraph get none."""
+    import bm25s
+
+    from citeqa.index.lexicon import terms
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"negatives share must be in [0, 1], got {share}")
+    rng = random.Random(seed)
+    chosen = [q for q in questions if q.answerable and rng.random() < share]
+    by_title: dict[str, dict[int, str]] = defaultdict(dict)
+    for q in questions:
+        by_title[q.title][q.paragraph] = q.context
+    asked: dict[str, list[SquadQuestion]] = defaultdict(list)
+    for q in chosen:
+        asked[q.title].append(q)
+    pairs: list[SquadQuestion] = []
+    for title, qs in asked.items():
+        paragraphs = sorted(by_title[title].items())
+        if len(paragraphs) < 2:
+            continue
+        bm25 = bm25s.BM25()
+        bm25.index([terms(text) for _, text in paragraphs], show_progress=False)
+        vocab = bm25.vocab_dict
+        for q in qs:
+            known = [t for t in terms(q.question) if t in vocab]
+            scores = bm25.get_scores(known) if known else np.zeros(len(paragraphs))
+            for row in np.argsort(-scores, kind="stable"):
+                index, text = paragraphs[int(row)]
+                if index != q.paragraph and not holds_answer(text, q.answers):
+                    pairs.append(
+                        replace(
+                            q,
+                            id=f"{q.id}-none",
+                            paragraph=index,
+                            context=text,
+                            answers=(),
+                            answer_starts=(),
+                        )
+                    )
+                    break
+    return pairs
+
+
+def answer_cut_pairs(
+    questions: list[SquadQuestion], share: float, seed: int
+) -> list[SquadQuestion]:
+    """For a seeded ``share`` of the answerable questions, the question over its own
+    paragraph with every sentence that holds a gold answer cut out, with no answer: text
+    on the question's topic and in its words that does not answer it, as SQuAD v2.0's
+    unanswerable questions are. A question gets none when nothing is left, or when an
+    answer still shows in what is left."""
+    from citeqa.corpus.chunk import split_sentences
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"cut negatives share must be in [0, 1], got {share}")
+    rng = random.Random(f"{seed}-cut")
+    pairs = []
+    for q in questions:
+        if not q.answerable or rng.random() >= share:
+            continue
+        golds = [(a, a + len(t)) for a, t in zip(q.answer_starts, q.answers, strict=True)]
+        kept = [
+            q.context[a:b]
+            for a, b in split_sentences(q.context, 0, len(q.context))
+            if not any(a < end and start < b for start, end in golds)
+        ]
+        rest = " ".join(kept)
+        if rest and not holds_answer(rest, q.answers):
+            pairs.append(replace(q, id=f"{q.id}-cut", context=rest, answers=(), answer_starts=()))
+    return pairs
+
+
+def featurize(
+    tokenizer: Any, questions: list[SquadQuestion], max_length: int, stride: int
+) -> list[dict[str, list[int]]]:
+    """Windows over each question's paragraph, with the token positions of every distinct
+    gold answer they hold, or [CLS] (0, 0) when they hold none."""
+    enc = tokenizer(
+        [q.question for q in questions],
+        [q.context for q in questions],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    features = []
+    for i, offsets in enumerate(enc["offset_mapping"]):
+        q = questions[enc["overflow_to_sample_mapping"][i]]
+        seq = enc.sequence_ids(i)
+        ctx = [k for k, s in enumerate(seq) if s == 1]
+        starts: list[int] = []
+        ends: list[int] = []
+        for text, a in sorted(set(zip(q.answers, q.answer_starts, strict=True))):
+            b = a + len(text)
+            if offsets[ctx[0]][0] <= a and offsets[ctx[-1]][1] >= b:
+                starts.append(next(k for k in ctx if offsets[k][1] > a))
+                ends.append(next(k for k in reversed(ctx) if offsets[k][0] < b))
+        features.append(
+            {
+                "input_ids": enc["input_ids"][i],
+                "token_type_ids": enc["token_type_ids"][i],
+                "start_positions": sorted(set(starts)) or [0],
+                "end_positions": sorted(set(ends)) or [0],
+            }
+        )
+    return features
+
+
+def length_batches(lengths: list[int], batch_size: int, seed: int) -> list[list[int]]:
+    """Batches of feature indices for one epoch: shuffled, then sorted by length within
+    pools of 64 batches, so each batch pads little, and the batches shuffled again. The
+    same seed gives the same batches, so a resumed run picks up where it stopped."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 64
+    batches: list[list[int]] = []
+    for p in range(0, len(order), pool):
+        part = sorted(order[p : p + pool].tolist(), key=lambda i: lengths[i])
+        batches += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
+    """Padded inputs, and 0/1 masks over the positions that are gold starts and ends."""
+    import torch
+
+    width = max(len(f["input_ids"]) for f in batch)
+
+    def pad(key: str, value: int) -> Any:
+        return torch.tensor([f[key] + [value] * (width - len(f[key])) for f in batch])
+
+    def targets(key: str) -> Any:
+        mask = torch.zeros(len(batch), width, dtype=torch.bool)
+        for row, f in enumerate(batch):
+            mask[row, f[key]] = True
+        return mask
+
+    ids = pad("input_ids", pad_id)
+    return {
+        "input_ids": ids,
+        "token_type_ids": pad("token_type_ids", 0),
+        "attention_mask": (ids != pad_id).long(),
+        "start_targets": targets("start_positions"),
+        "end_targets": targets("end_positions"),
+    }
+
+
+def training_questions(
+    path: Path, n_val: int, seed: int, negatives: float, cut_negatives: float = 0.0
+) -> tuple[list[SquadQuestion], list[SquadQuestion], int]:
+    """(training questions with their "no answer here" pairs, validation questions, how
+    many of the training questions are such pairs) of one SQuAD-format file."""
+    train_titles, val_titles = split_articles(path, n_val, seed)
+    _, train_qs = load_squad(path, articles=frozenset(train_titles))
+    _, val_qs = load_squad(path, articles=frozenset(val_titles))
+    pairs = no_answer_pairs(train_qs, negatives, seed)
+    pairs += answer_cut_pairs(train_qs, cut_negatives, seed)
+    return train_qs + pairs, val_qs, len(pairs)

@@ -1,0 +1,306 @@
+"""Fine-tune the packaged MiniLM as a SQuAD-style span reader, on the CPU.
+
+On the CPU, bf16 autocast trains about 2.4 times faster than fp32, and batches of windows
+of similar length, each padded only to its own longest, waste little on padding
+(``data.length_batches``). Training checkpoints every few hundred steps and resumes from
+the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citeqa.evaluation.squad import SquadQuestion
+from citeqa.training.data import (
+    collate,
+    featurize,
+    held_out_articles,
+    length_batches,
+    training_questions,
+)
+from citeqa.training.validate import evaluate_gold
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    squad: str
+    out: str
+    extra: tuple[str, ...] = ()
+    """More SQuAD-format training files (QED); a seeded ``EXTRA_VAL_SHARE`` of their
+    articles is held out for validation too."""
+    epochs: int = 1
+    lr: float = 1e-4
+    batch_size: int = 32
+    max_length: int = 256
+    stride: int = 128
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 13
+    checkpoint_every: int = 200
+    val_articles: int = 10
+    max_steps: int = 0
+    """Stop after this many optimiser steps (0: run all epochs); for smoke tests."""
+    threads: int = 0
+    """torch threads (0: torch's default)."""
+    init: str = ""
+    """A saved reader to continue from (warm start); empty: the packaged base encoder."""
+    negatives: float = 0.3
+    """Share of the answerable questions also paired with a "no answer here" paragraph."""
+    cut_negatives: float = 0.0
+    """Share of the answerable questions also asked of their own paragraph with the
+    sentences holding the answer cut out (``answer_cut_pairs``)."""
+    dropout: float = 0.0
+    """Hidden and attention dropout. Off by default: on 2 cores its random masks cost 41%
+    of a step (MODEL_CARD.md); a run of more than one epoch may want it back."""
+    bf16: bool = True
+    """Forward and backward under bf16 autocast (weights and optimiser stay fp32)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run trains on: its windows, batched by length, and how many steps."""
+
+    features: list[dict[str, list[int]]]
+    lengths: list[int]
+    steps_per_epoch: int
+    total: int
+
+
+def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
+    """Train, checkpointing as it goes; export the reader to ``out/final`` (and each
+    finished epoch to ``out/epochN``); return its validation figures."""
+    import torch
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    train_qs, val_sets, n_pairs = _questions(config)
+    model, tokenizer = _base_model(config)
+    plan = _plan(config, tokenizer, train_qs)
+    log.info(
+        "train: %d questions (%d of them no-answer pairs), %d windows, mean %.0f tokens, %d steps",
+        len(train_qs),
+        n_pairs,
+        len(plan.features),
+        float(np.mean(plan.lengths)),
+        plan.total,
+    )
+    optimizer, scheduler = _optimizer(model, config, plan.total)
+    step, history = 0, []
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, history = state["step"], state["history"]
+        log.info("resumed at step %d", step)
+    _fit(config, plan, model, tokenizer, (optimizer, scheduler), step, history)
+    model.eval()
+    metrics = {
+        name: evaluate_gold(model, tokenizer, qs, config.max_length, config.stride)
+        for name, qs in val_sets.items()
+    }
+    log.info("validation: %s", metrics)
+    _export(model, tokenizer, out / "final", config, metrics)
+    return metrics
+
+
+def _questions(
+    config: TrainConfig,
+) -> tuple[list[SquadQuestion], dict[str, list[SquadQuestion]], int]:
+    """Training questions of every file, each file's validation questions, and how many
+    of the training questions are "no answer here" pairs."""
+    train_qs: list[SquadQuestion] = []
+    val_sets, n_pairs = {}, 0
+    for i, name in enumerate((config.squad, *config.extra)):
+        path = Path(name)
+        n_val = held_out_articles(path, first=i == 0, val_articles=config.val_articles)
+        qs, val_qs, n = training_questions(
+            path, n_val, config.seed, config.negatives, config.cut_negatives
+        )
+        train_qs += qs
+        val_sets[path.stem] = val_qs
+        n_pairs += n
+    return train_qs, val_sets, n_pairs
+
+
+def _base_model(config: TrainConfig) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    from citeqa.index.embed import model_path
+
+    base = Path(config.init) if config.init else model_path()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Eager
+    # attention and, by default, no dropout: on 2 cores under bf16 autocast, SDPA's
+    # attention and dropout's random masks each cost about as much as the rest of a step
+    # (MODEL_CARD.md).
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        str(base),
+        dtype=torch.float32,
+        attn_implementation="eager",
+        hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=config.dropout,
+    )
+    return model, tokenizer
+
+
+def _plan(config: TrainConfig, tokenizer: Any, questions: list[SquadQuestion]) -> Plan:
+    # In slices: the tokenizer's offsets for all of SQuAD at once take gigabytes.
+    features = [
+        f
+        for at in range(0, len(questions), 4096)
+        for f in featurize(tokenizer, questions[at : at + 4096], config.max_length, config.stride)
+    ]
+    lengths = [len(f["input_ids"]) for f in features]
+    steps_per_epoch = len(length_batches(lengths, config.batch_size, config.seed))
+    total = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    return Plan(features, lengths, steps_per_epoch, total)
+
+
+def _optimizer(model: Any, config: TrainConfig, total: int) -> tuple[Any, Any]:
+    """AdamW without decay on biases and LayerNorm weights; linear warm-up, then linear
+    decay to zero at the last step."""
+    import torch
+
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
+            "weight_decay": 0.0,
+        },
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    warm = max(1, int(total * config.warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+    return optimizer, scheduler
+
+
+def _fit(
+    config: TrainConfig,
+    plan: Plan,
+    model: Any,
+    tokenizer: Any,
+    optimiser: tuple[Any, Any],
+    step: int,
+    history: list[Any],
+) -> None:
+    """Optimiser steps from ``step`` to the plan's last, each epoch in its own seeded
+    batch order, so that a resumed run takes the batches the stopped one would have."""
+    out = Path(config.out)
+    model.train()
+    started, first_step = time.time(), step
+    while step < plan.total:
+        epoch, offset = divmod(step, plan.steps_per_epoch)
+        batches = length_batches(plan.lengths, config.batch_size, config.seed + epoch)
+        for idx in batches[offset:]:
+            if step >= plan.total:
+                break
+            batch = collate([plan.features[i] for i in idx], tokenizer.pad_token_id)
+            loss = _step(model, batch, optimiser, config.bf16)
+            step += 1
+            if step % 20 == 0 or step == plan.total:
+                rate = (time.time() - started) / (step - first_step)
+                log.info(
+                    "step %d/%d epoch %d loss %.4f (%.2f s/step)",
+                    step,
+                    plan.total,
+                    epoch,
+                    loss,
+                    rate,
+                )
+            if step % config.checkpoint_every == 0 or step == plan.total:
+                history.append({"step": step, "loss": round(loss, 4)})
+                _save_checkpoint(out / "checkpoint.pt", model, *optimiser, step, history)
+            if step % plan.steps_per_epoch == 0 and step < plan.total:
+                _export(model, tokenizer, out / f"epoch{step // plan.steps_per_epoch}", config, {})
+
+
+def _step(model: Any, batch: dict[str, Any], optimiser: tuple[Any, Any], bf16: bool) -> float:
+    """One optimiser step on ``batch``; its loss."""
+    import torch
+
+    optimizer, scheduler = optimiser
+    start_targets, end_targets = batch.pop("start_targets"), batch.pop("end_targets")
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(**batch)
+    loss = span_loss(
+        logits.start_logits.float(), logits.end_logits.float(), start_targets, end_targets
+    )
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+    return float(loss.item())
+
+
+def span_loss(start_logits: Any, end_logits: Any, start_targets: Any, end_targets: Any) -> Any:
+    """Mean over start and end of -log(probability of any gold position). With one gold
+    position this is the usual cross-entropy of extractive QA."""
+    import torch
+
+    def nll(logits: Any, gold: Any) -> Any:
+        return torch.logsumexp(logits, -1) - torch.logsumexp(
+            logits.masked_fill(~gold, -torch.inf), -1
+        )
+
+    return ((nll(start_logits, start_targets) + nll(end_logits, end_targets)) / 2).mean()
+
+
+def _save_checkpoint(
+    path: Path, model: Any, optimizer: Any, scheduler: Any, step: int, history: list[Any]
+) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "step": step,
+            "history": history,
+        },
+        tmp,
+    )
+    os.replace(tmp, path)
+
+
+def _export(
+    model: Any, tokenizer: Any, dest: Path, config: TrainConfig, metrics: dict[str, Any]
+) -> None:
+    """fp16 safetensors (half the size, same answers to within rounding) and the tokenizer."""
+    import copy
+
+    dest.mkdir(parents=True, exist_ok=True)
+    copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
+    tokenizer.save_pretrained(dest)
+    (dest / "training.json").write_text(
+        json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"
+    )
