@@ -24,7 +24,8 @@ from formats import make_pdf, write
 
 from citeqa.corpus.chunk import split_sentences
 from citeqa.corpus.extract import FORMATS, decode_text
-from citeqa.corpus.ingest import load_corpus, parse_document
+from citeqa.corpus.ingest import load_corpus
+from citeqa.corpus.parse import parse_document
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

@@ -3,32 +3,33 @@ from __future__ import annotations
 import pytest
 
 from citeqa.answer import answer_types as at
+from citeqa.answer import question_types as qt
 
 
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("How much is Alibaba investing in Hong Kong?", at.MONEY),
-        ("What was the total value of awards distributed at FILMART?", at.MONEY),
-        ("How many projects were highlighted?", at.NUMBER),
-        ("What share of revenue does the unit contribute?", at.PERCENT),
-        ("By how much did revenue grow?", at.PERCENT),
-        ("When did the deal close?", at.DATE),
-        ("On what day of the week were the deals signed?", at.DATE),
-        ("Over what period will the money be spent?", at.DURATION),
-        ("Where is Alibaba Pictures headquartered?", at.PLACE),
-        ("In which city is the second headquarters?", at.PLACE),
-        ("Which company is Damai a subsidiary of?", at.NAME),
-        ("Who reported the initiative?", at.NAME),
-        ("Which Hong Kong studios will Youku work with?", at.LIST),
-        ("Through which two entities will funding flow?", at.LIST),
-        ("What is AMEG?", at.DEFINITION),
-        ("What does FILMART stand for?", at.DEFINITION),
-        ("Why does this matter?", at.OTHER),
+        ("How much is Alibaba investing in Hong Kong?", qt.MONEY),
+        ("What was the total value of awards distributed at FILMART?", qt.MONEY),
+        ("How many projects were highlighted?", qt.NUMBER),
+        ("What share of revenue does the unit contribute?", qt.PERCENT),
+        ("By how much did revenue grow?", qt.PERCENT),
+        ("When did the deal close?", qt.DATE),
+        ("On what day of the week were the deals signed?", qt.DATE),
+        ("Over what period will the money be spent?", qt.DURATION),
+        ("Where is Alibaba Pictures headquartered?", qt.PLACE),
+        ("In which city is the second headquarters?", qt.PLACE),
+        ("Which company is Damai a subsidiary of?", qt.NAME),
+        ("Who reported the initiative?", qt.NAME),
+        ("Which Hong Kong studios will Youku work with?", qt.LIST),
+        ("Through which two entities will funding flow?", qt.LIST),
+        ("What is AMEG?", qt.DEFINITION),
+        ("What does FILMART stand for?", qt.DEFINITION),
+        ("Why does this matter?", qt.OTHER),
     ],
 )
 def test_question_type(question: str, kind: str) -> None:
-    assert at.question_type(question) == kind
+    assert qt.question_type(question) == kind
 
 
 def spans(sentence: str, kind: str) -> list[str]:
@@ -37,30 +38,30 @@ def spans(sentence: str, kind: str) -> list[str]:
 
 def test_money_keeps_currency_scale_and_conversion() -> None:
     s = "Injecting $640 million (HK$5 billion) and US$223,000 and 5 billion Hong Kong dollars."
-    assert spans(s, at.MONEY) == [
+    assert spans(s, qt.MONEY) == [
         "$640 million (HK$5 billion)",
         "US$223,000",
         "5 billion Hong Kong dollars",
     ]
-    assert spans(s, at.NUMBER) == []  # amounts are not also bare numbers
+    assert spans(s, qt.NUMBER) == []  # amounts are not also bare numbers
 
 
 def test_percent_number_date_duration() -> None:
     s = "Revenue rose 18% to 2.3% in the third quarter of 2023 on Monday, 47 films, in five years."
-    assert spans(s, at.PERCENT) == ["18%", "2.3%"]
-    assert spans(s, at.DATE) == ["the third quarter of 2023", "Monday"]
-    assert spans(s, at.NUMBER) == ["47"]
-    assert spans(s, at.DURATION) == ["five years"]
-    assert spans("during the October-December quarter.", at.DATE) == [
+    assert spans(s, qt.PERCENT) == ["18%", "2.3%"]
+    assert spans(s, qt.DATE) == ["the third quarter of 2023", "Monday"]
+    assert spans(s, qt.NUMBER) == ["47"]
+    assert spans(s, qt.DURATION) == ["five years"]
+    assert spans("during the October-December quarter.", qt.DATE) == [
         "the October-December quarter"
     ]
 
 
 def test_name_list_and_place() -> None:
     s = "Youku will work with TVB, Shaw Brothers Pictures, and Media Asia Group in Hong Kong."
-    assert "TVB, Shaw Brothers Pictures, and Media Asia Group" in spans(s, at.LIST)
-    assert spans(s, at.PLACE) == ["Hong Kong"]
-    assert spans("Its proximity to mainland China helps.", at.PLACE) == ["mainland China"]
+    assert "TVB, Shaw Brothers Pictures, and Media Asia Group" in spans(s, qt.LIST)
+    assert spans(s, qt.PLACE) == ["Hong Kong"]
+    assert spans("Its proximity to mainland China helps.", qt.PLACE) == ["mainland China"]
 
 
 def test_definition_spans() -> None:
@@ -96,7 +97,7 @@ def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
     passage = Passage("p", "d", "a.txt", "t", offset, offset + len(text), text, (first, second))
 
     question = "What is AMEG?"
-    names = _names(question, at.question_type(question), said)
+    names = _names(question, qt.question_type(question), said)
     for start, end in (
         (text.index("arm"), text.index(" (AMEG)")),
         (text.index("Digital"), text.index(" Group")),
@@ -105,5 +106,5 @@ def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
         assert text[lo:hi] == "Alibaba Digital Media and Entertainment Group"
     assert _whole_name(passage, second, 0, 5, names) == (0, 5)  # overlaps no name
     # only acronyms, and only "what is" questions
-    assert _names("What is Damai?", at.DEFINITION, said) == []
-    assert _names("How much is AMEG pouring?", at.MONEY, said) == []
+    assert _names("What is Damai?", qt.DEFINITION, said) == []
+    assert _names("How much is AMEG pouring?", qt.MONEY, said) == []

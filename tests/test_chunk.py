@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citeqa.corpus.chunk import ChunkSettings, chunk_document, split_sentences
-from citeqa.corpus.ingest import load_document, parse_document
+from citeqa.corpus.ingest import load_document
+from citeqa.corpus.parse import parse_document
 
 
 @pytest.mark.parametrize(

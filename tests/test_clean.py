@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citeqa.corpus.clean import furniture_reason, is_cookie_line
-from citeqa.corpus.ingest import parse_document
+from citeqa.corpus.parse import parse_document
 
 
 @pytest.mark.parametrize(

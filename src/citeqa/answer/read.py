@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from citeqa.answer import answer_types as at
+from citeqa.answer import question_types as qt
 from citeqa.index.lexicon import terms
 from citeqa.index.store import LoadedIndex
 from citeqa.types import Hit, Sentence
@@ -26,7 +27,7 @@ class Evidence:
     """Why a reader believes its answer; the abstention policy reads these."""
 
     kind: str
-    """The question's expected answer type (answer_types.MONEY, ...)."""
+    """The question's expected answer type (question_types.MONEY, ...)."""
     typed: bool
     """A span of that type was found (always True for untyped questions)."""
     dense: float
@@ -108,7 +109,7 @@ class SentenceReader:
 
     def _question_weights(self, question: str) -> tuple[dict[str, float], float, float, str]:
         """(IDF of each question word, their sum, the unknown share, a missing name)."""
-        q_terms = set(terms(at.content_of(question)))
+        q_terms = set(terms(qt.content_of(question)))
         weight = {t: self.idf(t) for t in q_terms}
         total = sum(weight.values()) or 1.0
         unknown = sum(w for t, w in weight.items() if not self._lexicon.knows(t)) / total
@@ -127,7 +128,7 @@ class SentenceReader:
             if s.start <= sentence.start < s.end:
                 vec = self.index.sentence_vectors[self.index.sentence_rows[row] + j]
                 dense = float(np.dot(query, vec))
-        kind = at.question_type(question)
+        kind = qt.question_type(question)
         return Evidence(kind, True, dense, cov_p, unknown, missing)
 
     def read(
@@ -136,8 +137,8 @@ class SentenceReader:
         query: np.ndarray,
         hits: Sequence[Hit],
     ) -> Reading | None:
-        kind = at.question_type(question)
-        q_terms = set(terms(at.content_of(question)))
+        kind = qt.question_type(question)
+        q_terms = set(terms(qt.content_of(question)))
         weight, total, unknown, missing = self._question_weights(question)
         best: tuple[float, Reading] | None = None
         seen: set[tuple[str, int]] = set()
@@ -154,7 +155,7 @@ class SentenceReader:
                 s_terms = set(terms(sentence.text))
                 cov_s = sum(w for t, w in weight.items() if t in s_terms) / total
                 span = pick_span(question, kind, sentence.text, q_terms)
-                typed = span is not None or kind not in at.TYPED
+                typed = span is not None or kind not in qt.TYPED
                 w = self.weights
                 score = w.dense * dense + w.coverage_sentence * cov_s + w.coverage_passage * cov_p
                 confidence = (
@@ -192,8 +193,8 @@ class SentenceReader:
 
 def pick_span(question: str, kind: str, sentence: str, q_terms: set[str]) -> at.Candidate | None:
     """The answer span inside ``sentence`` for a question of ``kind``, or None."""
-    if kind == at.DEFINITION:
-        subject = at.definition_subject(question)
+    if kind == qt.DEFINITION:
+        subject = qt.definition_subject(question)
         if not subject:
             return None
         stand_for = "stand for" in question.lower()
@@ -201,14 +202,14 @@ def pick_span(question: str, kind: str, sentence: str, q_terms: set[str]) -> at.
         if at.is_acronym(subject) and any(c.kind == at.EXPANSION for c in cands):
             cands = [c for c in cands if c.kind == at.EXPANSION]  # "What is AMEG?": its name
         return _closest(cands, sentence, q_terms, question) if cands else None
-    if kind in at.TYPED:
+    if kind in qt.TYPED:
         cands = at.typed_spans(sentence, kind)
-        if kind == at.NUMBER and not cands:
-            cands = at.typed_spans(sentence, at.MONEY) + at.typed_spans(sentence, at.PERCENT)
-        if kind == at.PERCENT and not cands and "how much" in question.lower():
-            cands = at.typed_spans(sentence, at.MONEY)
-        if kind == at.LIST and not cands:
-            cands = at.typed_spans(sentence, at.NAME)
+        if kind == qt.NUMBER and not cands:
+            cands = at.typed_spans(sentence, qt.MONEY) + at.typed_spans(sentence, qt.PERCENT)
+        if kind == qt.PERCENT and not cands and "how much" in question.lower():
+            cands = at.typed_spans(sentence, qt.MONEY)
+        if kind == qt.LIST and not cands:
+            cands = at.typed_spans(sentence, qt.NAME)
         return _closest(cands, sentence, q_terms, question) if cands else None
     return None
 
@@ -230,7 +231,7 @@ def _closest(
         if q_numbers & set(_NUMBER.findall(text)):
             continue  # "How much of the HK$5 billion…": an amount the question already gives
         distance = min((abs(c.start - m) for m in matches), default=len(sentence))
-        key = distance - 0.01 * (c.end - c.start) if c.kind == at.LIST else distance
+        key = distance - 0.01 * (c.end - c.start) if c.kind == qt.LIST else distance
         if best is None or key < best[0]:
             best = (key, c)
     return best[1] if best else None

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from citeqa.answer import answer_types as at
+from citeqa.answer import question_types as qt
 from citeqa.answer.abstain import UNFITTED, Calibration
 from citeqa.answer.read import Evidence, Reading, SentenceReader
 from citeqa.answer.span import SpanGuess, Window
@@ -103,7 +104,7 @@ class SpanReader:
         guesses = self._guesses(question, hits)
         if not guesses:
             return None
-        kind = at.question_type(question)
+        kind = qt.question_type(question)
         guess, hit = max(guesses, key=lambda g: g[0].score)
         passage = hit.passage
         a, b = _trim(passage.text, guess.start, guess.end)
@@ -112,7 +113,7 @@ class SpanReader:
         sentence = _sentence_of(passage, passage.start + a, passage.start + b)
         if self.settings.whole_names:
             a, b = _whole_name(passage, sentence, a, b, _names(question, kind, sentence.text))
-        typed = kind not in at.TYPED or _has_type(passage.text[a:b], kind, question)
+        typed = kind not in qt.TYPED or _has_type(passage.text[a:b], kind)
         null = min(g.null_score for g, _ in guesses)
         ev = self.evidence.evidence_for(question, query, hit, sentence)
         evidence = Evidence(
@@ -183,8 +184,8 @@ class SpanReader:
         return [(guess, hit) for guess, hit in found if guess is not None]
 
 
-def _has_type(text: str, kind: str, question: str) -> bool:
-    if kind == at.DEFINITION:
+def _has_type(text: str, kind: str) -> bool:
+    if kind == qt.DEFINITION:
         return len(text.split()) >= 1
     return bool(at.typed_spans(text, kind))
 
@@ -192,7 +193,7 @@ def _has_type(text: str, kind: str, question: str) -> bool:
 def _names(question: str, kind: str, sentence: str) -> list[at.Candidate]:
     """The written-out name of the acronym a "What is ACR?" question asks about, where
     ``sentence`` gives it."""
-    subject = at.definition_subject(question) if kind == at.DEFINITION else None
+    subject = qt.definition_subject(question) if kind == qt.DEFINITION else None
     if not subject or not at.is_acronym(subject):
         return []
     found = at.definition_spans(sentence, subject, expansion_only=True)

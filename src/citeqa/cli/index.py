@@ -13,6 +13,8 @@ from citeqa.cli.common import EXIT_CHECK_FAILED, EXIT_OK
 from citeqa.errors import IndexFolderError
 
 if TYPE_CHECKING:
+    from citeqa.index.build import BuildReport
+    from citeqa.index.build_ray import RaySettings
     from citeqa.index.embed import Embedder
     from citeqa.index.store import IndexSettings
 
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     settings = IndexSettings(
         index_type=args.index_type, max_file_bytes=int(args.max_file_mb * 1_000_000)
     )
+    ray_settings = None
     if args.ray is not None:  # bad --ray usage fails before the model or Ray load
         from citeqa.index import build_ray
 
@@ -82,19 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_OK
         except IndexFolderError:
             pass  # missing, corrupt or mismatched: build it
-    if args.ray is not None:
-        report = build_ray.build_index_ray(
-            corpus_dir,
-            index_dir,
-            common.make_embedder,
-            settings,
-            ray_settings,
-            progress=not args.quiet,
-        )
-    else:
-        from citeqa.index.build import build_index
-
-        report = build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
+    report = _build(args, corpus_dir, index_dir, settings, embedder, ray_settings)
     for doc in report.corpus.documents:
         if not doc.blocks:
             print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)
@@ -105,6 +96,30 @@ def run(args: argparse.Namespace) -> int:
             f" -> {index_dir}"
         )
     return EXIT_OK
+
+
+def _build(
+    args: argparse.Namespace,
+    corpus_dir: Path,
+    index_dir: Path,
+    settings: IndexSettings,
+    embedder: Embedder,
+    ray_settings: RaySettings | None,
+) -> BuildReport:
+    if ray_settings is not None:
+        from citeqa.index.build_ray import build_index_ray
+
+        return build_index_ray(
+            corpus_dir,
+            index_dir,
+            common.make_embedder,
+            settings,
+            ray_settings,
+            progress=not args.quiet,
+        )
+    from citeqa.index.build import build_index
+
+    return build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
 
 
 def _check(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: IndexSettings) -> int:

@@ -10,7 +10,6 @@ makes existing indexes stale.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 RULES_VERSION = 2
 
@@ -121,14 +120,6 @@ DATE_PREFIX = re.compile(
     rf"^\s*(?:(?:date|published|posted|updated)(?: on)?\s*[:\-]?\s*)?(?:{_DATE_VALUE})\s*",
     _I,
 )
-
-
-@dataclass(frozen=True)
-class LineVerdict:
-    """What to drop from one line: nothing, a prefix of ``drop`` characters, or all of it."""
-
-    reason: str | None
-    drop: int = 0
 
 
 def word_count(text: str) -> int:

@@ -175,48 +175,12 @@ def load_figures(
     """``clients`` closed-loop clients for ``seconds`` (or ``max_requests`` in all): half
     use gradio_client (the chat queue's ``/ask``), half plain HTTP to ``POST /api/ask``;
     questions mix answerable and unanswerable."""
-    from gradio_client import Client
-
-    questions = list(QUESTIONS) + list(UNANSWERABLE)
-    latencies: list[float] = []
-    by_kind: dict[str, list[float]] = {"gradio_client": [], "json_api": []}
-    errors: Counter[str] = Counter()
-    lock = threading.Lock()
-    budget = iter(range(max_requests))
-
     with served(index_dir) as srv:
         rss_start = rss_mb(srv.pid)
-        deadline = time.perf_counter() + seconds
-
-        def worker(n: int) -> None:
-            # Plain http on loopback: nothing to verify, and with verification on, httpx
-            # builds an SSL context from the CA bundle on every call (65 ms of the load
-            # generator's CPU per question, taken from the server it is measuring).
-            client = Client(srv.url, verbose=False, ssl_verify=False) if n % 2 == 0 else None
-            i = n
-            while time.perf_counter() < deadline:
-                with lock:
-                    if next(budget, None) is None:
-                        return
-                question = questions[i % len(questions)]
-                i += 1
-                started = time.perf_counter()
-                try:
-                    if client is not None:
-                        ans = client.predict(question, api_name="/ask")
-                    else:
-                        ans = api_ask(srv.url, question)
-                    if not isinstance(ans, dict) or "abstained" not in ans:
-                        raise ValueError("malformed answer")
-                    ms = (time.perf_counter() - started) * 1000
-                    with lock:
-                        latencies.append(ms)
-                        by_kind["json_api" if client is None else "gradio_client"].append(ms)
-                except Exception as exc:
-                    with lock:
-                        errors[type(exc).__name__] += 1
-
-        threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
+        load = _Load(srv.url, time.perf_counter() + seconds, max_requests)
+        threads = [
+            threading.Thread(target=load.client, args=(n,), daemon=True) for n in range(clients)
+        ]
         started = time.perf_counter()
         for t in threads:
             t.start()
@@ -228,22 +192,74 @@ def load_figures(
             t.join(timeout=seconds + 120)
         elapsed = time.perf_counter() - started
         rss_end = rss_mb(srv.pid)
-    done = len(latencies)
     return {
         "clients": clients,
         "seconds": round(elapsed, 1),
-        "requests": done,
-        "throughput_rps": done / elapsed if elapsed else 0.0,
-        "p50_ms": float(np.percentile(latencies, 50)) if done else float("nan"),
-        "p95_ms": float(np.percentile(latencies, 95)) if done else float("nan"),
-        "p99_ms": float(np.percentile(latencies, 99)) if done else float("nan"),
-        "p95_ms_by_client": {
-            kind: float(np.percentile(ms, 95)) for kind, ms in by_kind.items() if ms
-        },
-        "errors": dict(errors),
+        **load.figures(elapsed),
         "rss_mb_start": rss_start,
         "rss_mb_after_warm_up": rss_warm,
         "rss_mb_end": rss_end,
         "rss_growth": rss_end / rss_start - 1 if rss_start else float("nan"),
         "rss_growth_after_warm_up": rss_end / rss_warm - 1 if rss_warm else float("nan"),
     }
+
+
+class _Load:
+    """The clients' shared tally: latencies by kind of client, errors, and the budget."""
+
+    def __init__(self, url: str, deadline: float, max_requests: int) -> None:
+        self.url, self.deadline = url, deadline
+        self.questions = list(QUESTIONS) + list(UNANSWERABLE)
+        self.by_kind: dict[str, list[float]] = {"gradio_client": [], "json_api": []}
+        self.errors: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.budget = iter(range(max_requests))
+
+    def client(self, n: int) -> None:
+        """Client ``n``: ask, wait for the answer, ask again, until time or budget ends."""
+        from gradio_client import Client
+
+        # Plain http on loopback: nothing to verify, and with verification on, httpx
+        # builds an SSL context from the CA bundle on every call (65 ms of the load
+        # generator's CPU per question, taken from the server it is measuring).
+        client = Client(self.url, verbose=False, ssl_verify=False) if n % 2 == 0 else None
+        kind = "json_api" if client is None else "gradio_client"
+        i = n
+        while time.perf_counter() < self.deadline:
+            with self.lock:
+                if next(self.budget, None) is None:
+                    return
+            question = self.questions[i % len(self.questions)]
+            i += 1
+            started = time.perf_counter()
+            try:
+                if client is not None:
+                    ans = client.predict(question, api_name="/ask")
+                else:
+                    ans = api_ask(self.url, question)
+                if not isinstance(ans, dict) or "abstained" not in ans:
+                    raise ValueError("malformed answer")
+                with self.lock:
+                    self.by_kind[kind].append((time.perf_counter() - started) * 1000)
+            except Exception as exc:
+                with self.lock:
+                    self.errors[type(exc).__name__] += 1
+
+    def figures(self, elapsed: float) -> dict[str, Any]:
+        latencies = [ms for kind in self.by_kind.values() for ms in kind]
+        done = len(latencies)
+
+        def pct(q: int) -> float:
+            return float(np.percentile(latencies, q)) if done else float("nan")
+
+        return {
+            "requests": done,
+            "throughput_rps": done / elapsed if elapsed else 0.0,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "p95_ms_by_client": {
+                kind: float(np.percentile(ms, 95)) for kind, ms in self.by_kind.items() if ms
+            },
+            "errors": dict(self.errors),
+        }

@@ -1,5 +1,5 @@
 """Build an index folder: ingest, chunk, embed (reusing unchanged vectors), write a
-temporary sibling folder, and swap it into place atomically under a lock.
+temporary sibling folder, and swap it into place atomically under a lock (``swap.py``).
 
 A crash or ``kill -9`` at any point leaves the previous index as it was; a second build
 waits for the first.
@@ -7,10 +7,7 @@ waits for the first.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import errno
-import fcntl
 import functools
 import hashlib
 import json
@@ -18,7 +15,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from citeqa.corpus.chunk import chunk_corpus
-from citeqa.corpus.extract import RAW, library_version
+from citeqa.corpus.extract import library_version
 from citeqa.corpus.ingest import Corpus, load_corpus
-from citeqa.errors import IndexFolderError, IndexLockedError
+from citeqa.errors import IndexFolderError
 from citeqa.index import lexicon
 from citeqa.index.ann import make_faiss_index
 from citeqa.index.embed import Embedder
 from citeqa.index.lexicon import Lexicon
+from citeqa.index.records import write_documents, write_passages
 from citeqa.index.store import (
     BM25,
     BM25_FILES,
@@ -48,8 +46,8 @@ from citeqa.index.store import (
     embedder_record,
     file_sha256,
     load_index,
-    old_name,
 )
+from citeqa.index.swap import build_lock, fsync_dir, remove_leftovers, swap_into_place
 from citeqa.types import Passage
 
 _VERSIONED = (
@@ -154,25 +152,15 @@ def _build(
     import faiss
 
     with build_lock(index_dir, timeout=lock_timeout):
-        cache = _previous_vectors(index_dir, embedder)
-        texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]
-        todo = sorted({_text_key(t): t for t in texts if _text_key(t) not in cache}.items())
-        fresh = encode([t for _, t in todo])
-        if fresh.shape != (len(todo), embedder.dim):
-            raise ValueError(f"{len(todo)} texts came back as vectors of shape {fresh.shape}")
-        reused = sum(1 for t in set(texts) if _text_key(t) in cache)
-        cache.update((key, fresh[i]) for i, (key, _) in enumerate(todo))
-        rows = np.stack([cache[_text_key(t)] for t in texts]) if texts else None
-        vectors = np.zeros((0, embedder.dim), dtype=np.float32) if rows is None else rows
+        vectors, embedded, reused = _vectors(passages, index_dir, embedder, encode)
         flat = make_faiss_index(settings.index_type, vectors[: len(passages)])
-
-        _remove_leftovers(index_dir)
+        remove_leftovers(index_dir)
         tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
         try:
             tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
             faiss.write_index(flat, str(tmp / VECTORS))
-            _write_passages(tmp / PASSAGES, passages)
-            _write_documents(tmp / DOCUMENTS, corpus)
+            write_passages(tmp / PASSAGES, passages)
+            write_documents(tmp / DOCUMENTS, corpus)
             _write_lexicon(tmp / BM25, passages)
             with (tmp / SENTENCES).open("wb") as fh:
                 np.save(fh, vectors[len(passages) :], allow_pickle=False)
@@ -180,8 +168,8 @@ def _build(
                 os.fsync(fh.fileno())
             manifest = _manifest(corpus, index_dir, embedder, settings, len(passages), tmp)
             _write_json(tmp / MANIFEST, manifest)
-            _fsync_dir(tmp)
-            _swap_into_place(tmp, index_dir)
+            fsync_dir(tmp)
+            swap_into_place(tmp, index_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -189,16 +177,28 @@ def _build(
         path=index_dir,
         corpus=corpus,
         passages=len(passages),
-        embedded=len(todo),
+        embedded=embedded,
         reused=reused,
         seconds=time.perf_counter() - started,
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _vectors(
+    passages: list[Passage], index_dir: Path, embedder: Embedder, encode: Encode
+) -> tuple[np.ndarray, int, int]:
+    """A vector for every passage, then for every sentence of each in order; how many
+    distinct texts were embedded now and how many came from the previous index."""
+    cache = _previous_vectors(index_dir, embedder)
+    texts = [p.text for p in passages] + [s.text for p in passages for s in p.sentences]
+    todo = sorted({_text_key(t): t for t in texts if _text_key(t) not in cache}.items())
+    fresh = encode([t for _, t in todo])
+    if fresh.shape != (len(todo), embedder.dim):
+        raise ValueError(f"{len(todo)} texts came back as vectors of shape {fresh.shape}")
+    reused = sum(1 for t in set(texts) if _text_key(t) in cache)
+    cache.update((key, fresh[i]) for i, (key, _) in enumerate(todo))
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32), 0, 0
+    return np.stack([cache[_text_key(t)] for t in texts]), len(todo), reused
 
 
 def _text_key(text: str) -> str:
@@ -220,49 +220,13 @@ def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarr
     return cache
 
 
-def _write_passages(path: Path, passages: list[Passage]) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        for p in passages:
-            row = {
-                "id": p.id,
-                "doc_id": p.doc_id,
-                "source": p.source,
-                "title": p.title,
-                "date": p.date,
-                "start": p.start,
-                "end": p.end,
-                "text": p.text,
-                "sentences": [[s.start, s.end] for s in p.sentences],
-            }
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def _write_lexicon(folder: Path, passages: list[Passage]) -> None:
     """BM25 over the passages, so that serving maps it rather than tokenising them all."""
     folder.mkdir()
     for name in Lexicon.build([p.text for p in passages]).save(folder):
         with (folder / name).open("rb+") as fh:
             os.fsync(fh.fileno())
-    _fsync_dir(folder)
-
-
-def _write_documents(path: Path, corpus: Corpus) -> None:
-    """The text of every extracted document: offsets point into it, and the file alone
-    (an HTML page, a PDF) is not that text."""
-    with path.open("w", encoding="utf-8") as fh:
-        for doc in corpus.documents:
-            if doc.extractor != RAW:
-                row = {
-                    "source": doc.source,
-                    "extractor": doc.extractor,
-                    "text": doc.text,
-                    "pages": list(doc.pages),
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    fsync_dir(folder)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -321,66 +285,7 @@ def _file_record(path: Path) -> dict[str, Any]:
     return {"sha256": file_sha256(path), "size": path.stat().st_size}
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Put ``tmp`` where ``target`` is, atomically where the kernel allows it."""
-    if not target.exists():
-        os.rename(tmp, target)
-    elif _exchange(tmp, target):
-        shutil.rmtree(tmp)  # now holds the previous index
-    else:
-        # Two renames: a crash between them leaves the old index at ``old``, which
-        # ``load_index`` puts back.
-        old = old_name(target)
-        os.rename(target, old)
-        os.rename(tmp, target)
-        shutil.rmtree(old)
-    _fsync_dir(target.parent)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step with Linux renameat2(RENAME_EXCHANGE)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    rc: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return rc == 0
-
-
-def _remove_leftovers(index_dir: Path) -> None:
-    """Temporary folders of builds that were killed; safe to remove under the lock."""
-    for path in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def build_lock(index_dir: Path, *, timeout: float) -> Iterator[None]:
-    """An exclusive lock beside the index folder; a second build waits up to ``timeout``."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = index_dir.with_name(f".{index_dir.name}.lock")
-    with lock_path.open("a") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(
-                        f"another citeqa build holds {lock_path}; try again when it ends"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -132,18 +132,7 @@ def build_index_ray(
         ray.data.DataContext.get_current().enable_progress_bars = progress
         # Ray Data logs each pipeline's plan and timing at INFO: progress, not news.
         logging.getLogger("ray.data").setLevel(logging.INFO if progress else logging.ERROR)
-        tasks: list[ReadFile] = []
-        too_big: dict[int, SkippedFile] = {}
-        for i, path in enumerate(files):
-            source = path.relative_to(corpus_dir).as_posix()
-            data = file_bytes(path, source, settings.max_file_bytes)
-            if isinstance(data, SkippedFile):
-                too_big[i] = data
-            else:
-                tasks.append(ReadFile(i, source, data))
-        results = read_and_chunk(ray, tasks, settings.chunk)
-        results += [ReadResult(i, skip, ()) for i, skip in too_big.items()]
-        results.sort(key=lambda r: r.order)
+        results = _read(ray, corpus_dir, files, settings)
         corpus = assemble_corpus(corpus_dir, [r.item for r in results], ignored)
         passages = [p for r in results for p in r.passages]
 
@@ -163,6 +152,25 @@ def build_index_ray(
     finally:
         if not joined:
             ray.shutdown()
+
+
+def _read(
+    ray: Any, corpus_dir: Path, files: list[Path], settings: IndexSettings
+) -> list[ReadResult]:
+    """Every file read and chunked on Ray, in ``files``' order; a file over the size limit
+    is skipped here, before its bytes travel."""
+    tasks: list[ReadFile] = []
+    too_big: dict[int, SkippedFile] = {}
+    for i, path in enumerate(files):
+        source = path.relative_to(corpus_dir).as_posix()
+        data = file_bytes(path, source, settings.max_file_bytes)
+        if isinstance(data, SkippedFile):
+            too_big[i] = data
+        else:
+            tasks.append(ReadFile(i, source, data))
+    results = read_and_chunk(ray, tasks, settings.chunk)
+    results += [ReadResult(i, skip, ()) for i, skip in too_big.items()]
+    return sorted(results, key=lambda r: r.order)
 
 
 def _start(ray: Any, rs: RaySettings) -> None:

@@ -26,7 +26,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -50,7 +50,9 @@ from citeqa.index import lexicon
 from citeqa.index.ann import INDEX_TYPES
 from citeqa.index.embed import Embedder
 from citeqa.index.lexicon import Lexicon
-from citeqa.types import Passage, Sentence
+from citeqa.index.records import StoredText, read_documents, read_passages
+from citeqa.index.swap import old_name
+from citeqa.types import Passage
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +90,6 @@ class IndexSettings:
             "segmenter": "pysbd",
             "index_type": self.index_type,
         }
-
-
-@dataclass(frozen=True)
-class StoredText:
-    """An extracted document's text as the index holds it, and where its pages start."""
-
-    extractor: str
-    text: str
-    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,10 +154,6 @@ def file_sha256(path: Path) -> str:
 
 def embedder_record(embedder: Embedder) -> dict[str, Any]:
     return {"name": embedder.name, "weights_sha256": embedder.fingerprint(), "dim": embedder.dim}
-
-
-def old_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.old")
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -238,7 +227,7 @@ def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex
     verify_files(index_dir, manifest)
     if embedder is not None:
         check_embedder(index_dir, manifest, embedder)
-    passages = tuple(_read_passages(index_dir / PASSAGES))
+    passages = tuple(read_passages(index_dir / PASSAGES))
     try:
         vectors = faiss.read_index(str(index_dir / VECTORS))
     except RuntimeError as exc:
@@ -264,7 +253,7 @@ def load_index(index_dir: Path, embedder: Embedder | None = None) -> LoadedIndex
             f" {int(starts[-1])} sentences"
         )
     rows = tuple(int(x) for x in starts[:-1])
-    documents = _read_documents(index_dir / DOCUMENTS)
+    documents = read_documents(index_dir / DOCUMENTS)
     stored = _stored_lexicon(index_dir, manifest, len(passages))
     return LoadedIndex(
         index_dir, manifest, passages, vectors, sentence_vectors, rows, documents, stored
@@ -289,42 +278,3 @@ def _stored_lexicon(index_dir: Path, manifest: dict[str, Any], passages: int) ->
             f"index {index_dir}: {BM25}/ scores {stored.passages} passages, not {passages}"
         )
     return stored
-
-
-def _read_documents(path: Path) -> dict[str, StoredText]:
-    if not path.exists():  # an index from before extracted formats
-        return {}
-    out: dict[str, StoredText] = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            try:
-                row = json.loads(line)
-                pages = tuple(int(p) for p in row.get("pages", ()))
-                out[row["source"]] = StoredText(str(row["extractor"]), str(row["text"]), pages)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise IndexCorruptError(f"{path}: line {n} is not a document ({exc})") from None
-    return out
-
-
-def _read_passages(path: Path) -> Iterator[Passage]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            try:
-                row = json.loads(line)
-                text, start, source = row["text"], row["start"], row["source"]
-                sentences = tuple(
-                    Sentence(source, a, b, text[a - start : b - start]) for a, b in row["sentences"]
-                )
-                yield Passage(
-                    id=row["id"],
-                    doc_id=row["doc_id"],
-                    source=source,
-                    title=row["title"],
-                    start=start,
-                    end=row["end"],
-                    text=text,
-                    sentences=sentences,
-                    date=row.get("date"),
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise IndexCorruptError(f"{path}: line {n} is not a passage ({exc})") from None

@@ -1,5 +1,5 @@
-"""The web chat (a Gradio Blocks app) and a JSON API, both over ``QA.ask`` and nothing
-deeper.
+"""The web chat (a Gradio Blocks app), served with the JSON API (``api.py``), both over
+``QA.ask`` and nothing deeper.
 
 Importing this module loads no model; ``serve`` loads the index and model once, then
 serves both from one uvicorn server. Formatting lives in ``chat_format``.
@@ -12,14 +12,19 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from citeqa.errors import CiteQAError
 from citeqa.serve import chat_format as fmt
-from citeqa.serve.auth import RateLimiter, exposure_warning, parse_bearer, retry_after
+from citeqa.serve.api import (
+    BAD_INPUT,
+    CONCURRENCY_LIMIT,
+    MAX_BODY_BYTES,
+    QUEUE_MAX,
+    BodyLimit,
+    json_api,
+)
+from citeqa.serve.auth import exposure_warning
 
 if TYPE_CHECKING:
     import gradio as gr
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
 
     from citeqa.pipeline import QA
     from citeqa.serve.auth import Rate, Token
@@ -33,14 +38,6 @@ EXAMPLES = [
     "In which city is Alibaba Pictures headquartered?",
     "Who is the CEO of Alibaba?",
 ]
-
-# QA.ask is thread-safe: its query encodes and the span reader's passes are micro-batched
-# (batching.py), so questions in flight together share forward passes. 16 in
-# flight fills an encode batch without holding much memory (`citeqa bench --load`: 4 in
-# flight gave 17.5 answers/s, 16 gave 20, measured with the earlier default reader).
-CONCURRENCY_LIMIT = 16
-QUEUE_MAX = 256
-"""Waiting requests beyond this are refused at once rather than piling up."""
 
 CSS = """
 .citeqa-source summary { font-weight: 600; cursor: pointer; }
@@ -65,56 +62,7 @@ call without a session is a new session: memory that grew by ~20 KB a request un
 citeqa keeps no session state (the chat history travels with each request), so a short
 memory of sessions loses nothing."""
 
-MAX_BODY_BYTES = 1_000_000
-"""Requests with a larger body are refused (413) before any parsing or model work. A
-question is at most 1,000 characters; the chat endpoint also carries the visible history."""
-
 Message = dict[str, str]
-
-BAD_INPUT = (ValueError, TypeError, CiteQAError)
-"""What ``QA.ask`` raises for a question it refuses or an index it cannot use: shown to the
-user as a reason, never as a traceback."""
-
-
-class BodyLimit:
-    """ASGI middleware: refuse request bodies over ``max_bytes``, declared or streamed."""
-
-    def __init__(self, app: Any, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
-            return
-        seen = 0
-
-        async def capped() -> Any:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise ValueError(f"request body over {self.max_bytes} bytes")
-            return message
-
-        await self.app(scope, capped, send)
-
-
-async def _too_large(send: Any, limit: int) -> None:
-    body = f'{{"error": "request body over {limit} bytes"}}'.encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
 
 
 def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, list[Message], str]:
@@ -196,77 +144,7 @@ def build_app(qa: QA) -> gr.Blocks:
     return demo  # type: ignore[no-any-return]
 
 
-AUTH_REALM = 'Bearer realm="citeqa"'
 LOGIN_MESSAGE = "Any user name; the password is this server's token."
-
-
-def refuse_unauthorized(token: Token, request: Request) -> JSONResponse | None:
-    """None when the request carries ``Authorization: Bearer <token>``, else the 401 to
-    send: the reason and nothing else (RFC 6750)."""
-    from starlette.responses import JSONResponse
-
-    given = parse_bearer(request.headers.get("authorization"))
-    if given is None:
-        reason, challenge = "send the token as Authorization: Bearer <token>", AUTH_REALM
-    elif not token.matches(given):
-        reason, challenge = "the token is not valid", f'{AUTH_REALM}, error="invalid_token"'
-    else:
-        return None
-    return JSONResponse({"error": reason}, status_code=401, headers={"WWW-Authenticate": challenge})
-
-
-def json_api(qa: QA, *, token: Token | None = None, rate: Rate | None = None) -> Any:
-    """``POST /api/ask`` with ``{"question": "..."}`` returns ``Answer.to_dict()``: one
-    request, one JSON answer, for scripts. It skips the chat queue's session and
-    event-stream machinery, which under load costs the server more than answering does
-    (README, Measured). The same limits hold: ``CONCURRENCY_LIMIT`` questions in flight,
-    at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400 with the reason.
-
-    With ``token``, a request without it is a 401; with ``rate``, a client (by address)
-    over it gets a 429 with ``Retry-After``. The token is checked first: a caller without
-    it learns nothing and spends no one's budget."""
-    import anyio
-    from fastapi import FastAPI
-    from starlette.responses import JSONResponse
-
-    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    limiter = anyio.CapacityLimiter(CONCURRENCY_LIMIT)
-    per_client = RateLimiter(rate) if rate is not None else None
-    pending = 0
-
-    async def ask(request: Request) -> JSONResponse:
-        nonlocal pending
-        if token is not None:
-            refused = refuse_unauthorized(token, request)
-            if refused is not None:
-                return refused
-        if per_client is not None:
-            wait = per_client.check(request.client.host if request.client else "unknown")
-            if wait > 0:
-                return JSONResponse(
-                    {"error": f"too many questions: at most {per_client.rate} from one client"},
-                    status_code=429,
-                    headers={"Retry-After": retry_after(wait)},
-                )
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "the body must be JSON"}, status_code=400)
-        if not isinstance(body, dict) or "question" not in body:
-            return JSONResponse({"error": 'send {"question": "..."}'}, status_code=400)
-        if pending >= CONCURRENCY_LIMIT + QUEUE_MAX:
-            return JSONResponse({"error": "too many questions waiting"}, status_code=503)
-        pending += 1
-        try:
-            answer = await anyio.to_thread.run_sync(qa.ask, body["question"], limiter=limiter)
-        except BAD_INPUT as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        finally:
-            pending -= 1
-        return JSONResponse(answer.to_dict())
-
-    api.add_route("/api/ask", ask, methods=["POST"])  # plain Starlette: no model validation
-    return api
 
 
 def settle() -> None:
@@ -306,16 +184,30 @@ def serve(
         log.warning(warning)
     if token is not None and token.short:
         log.warning("the token is short: a long random one is much harder to guess")
-    import gradio as gr
     import uvicorn
 
     from citeqa.index.embed import BatchingEmbedder, MiniLMEmbedder
     from citeqa.pipeline import QA
 
     qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()))
+    app = _mount(qa, host, port, token, rate)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    settle()
+    notes = ["token required"] if token is not None else []
+    if rate is not None:
+        notes.append(f"/api/ask at most {rate} per client")
+    shown = f" ({'; '.join(notes)})" if notes else ""
+    print(f"citeqa: serving on http://{host}:{port}/{shown}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _mount(qa: QA, host: str, port: int, token: Token | None, rate: Rate | None) -> Any:
+    """The chat mounted on the JSON API: one ASGI app, the token guarding both."""
+    import gradio as gr
+
     demo = build_app(qa)
     demo.state_session_capacity = STATE_SESSIONS
-    app = gr.mount_gradio_app(
+    return gr.mount_gradio_app(
         json_api(qa, token=token, rate=rate),
         demo,
         path="/",
@@ -331,11 +223,3 @@ def serve(
         auth=(lambda _user, password: token.matches(password)) if token is not None else None,
         auth_message=LOGIN_MESSAGE if token is not None else None,
     )
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    settle()
-    notes = ["token required"] if token is not None else []
-    if rate is not None:
-        notes.append(f"/api/ask at most {rate} per client")
-    shown = f" ({'; '.join(notes)})" if notes else ""
-    print(f"citeqa: serving on http://{host}:{port}/{shown}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")

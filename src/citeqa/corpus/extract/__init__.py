@@ -128,7 +128,3 @@ def document_text(path: Path | str) -> str:
         except UnicodeDecodeError as exc:
             raise ExtractionError(f"not UTF-8 (bad byte at offset {exc.start})") from None
     return fmt.extract(data).text
-
-
-def join_parts(parts: list[str], sep: str = "\n\n") -> str:
-    return sep.join(p for p in parts if p)
