@@ -2,7 +2,7 @@
 
 Under concurrent questions the web server runs several ``QA.ask`` calls at once: their
 query encodes (``embed.BatchingEmbedder``) and the span reader's passes over their passages
-(``read_span``) go through here. Letting each thread run its own forward pass has two
+(``span_reader``) go through here. Letting each thread run its own forward pass has two
 costs: a lone forward pass is mostly fixed overhead (one MiniLM query encode is ~11 ms,
 eight together ~37 ms), and every thread's
 forward pass asks for all cores, so they fight over two. Here a caller hands its item to

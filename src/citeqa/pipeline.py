@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from citeqa import paths
-from citeqa.answer.read import Reader, Reading, SentenceReader
+from citeqa.answer.read import Reader, Reading
 from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
 from citeqa.answer.retrieve import RetrievalSettings, Retriever
+from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
 from citeqa.index.build import build_index
 from citeqa.index.embed import Embedder, MiniLMEmbedder

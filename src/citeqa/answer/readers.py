@@ -13,7 +13,7 @@ READERS = ("span", "sentence")
 DEFAULT_READER = "span"
 """The span reader scores best on the seeds test split and on SQuAD (README, "Results").
 The sentence reader needs no model: a baseline for ``citeqa eval``, and the source of the
-span reader's retrieval evidence (``read.py``)."""
+span reader's retrieval evidence (``sentence_reader.py``)."""
 
 # The span reader's confidence is a fitted probability and its threshold is fitted with it
 # (``abstain.py``, ``citeqa fit-abstention``). The sentence reader's confidence has a scale
@@ -35,7 +35,7 @@ def threshold_of(reader: Reader) -> float:
 
 def make_reader(name: str, index: LoadedIndex) -> Reader:
     if name == "sentence":
-        from citeqa.answer.read import SentenceReader
+        from citeqa.answer.sentence_reader import SentenceReader
 
         return SentenceReader(index)
     if name == "span":

@@ -19,7 +19,8 @@ import numpy as np
 from citeqa.answer import answer_types as at
 from citeqa.answer import question_types as qt
 from citeqa.answer.abstain import UNFITTED, Calibration
-from citeqa.answer.read import Evidence, Reading, SentenceReader
+from citeqa.answer.read import Evidence, Reading
+from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.answer.span import SpanGuess, Window
 from citeqa.batching import MicroBatcher
 from citeqa.errors import CiteQAError

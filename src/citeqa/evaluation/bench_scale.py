@@ -119,8 +119,8 @@ def load_figures(index_dir: Path) -> dict[str, Any]:
     to map its stored BM25 (against building BM25 anew, as an index without one must), to
     check its corpus for changes, and the memory the index holds. Run it in a fresh
     process, so that nothing is loaded already."""
-    from citeqa.answer.read import SentenceReader
     from citeqa.answer.retrieve import Retriever
+    from citeqa.answer.sentence_reader import SentenceReader
     from citeqa.index.freshness import staleness
     from citeqa.index.lexicon import Lexicon
     from citeqa.index.store import load_index

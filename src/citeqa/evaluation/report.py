@@ -156,50 +156,37 @@ def _headline(rep: dict[str, Any]) -> list[str]:
 
 
 def _retrieval(rep: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        "## Retrieval (passage holding a gold answer)",
-        "",
-        "| retriever | recall@1 | recall@5 | recall@10 | MRR |",
-        "|---|---|---|---|---|",
+    rows = [
+        [kind, *(f"{m[f'recall@{k}']:.3f}" for k in (1, 5, 10)), f"{m['mrr']:.3f}"]
+        for kind, m in rep["summary"]["retrieval"].items()
     ]
-    for kind, m in rep["summary"]["retrieval"].items():
-        lines.append(
-            f"| {kind} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f}"
-            f" | {m['mrr']:.3f} |"
-        )
-    return lines
+    header = ["retriever", "recall@1", "recall@5", "recall@10", "MRR"]
+    return _section("Retrieval (passage holding a gold answer)", header, rows)
 
 
 def _categories(rep: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        "## By category",
-        "",
-        "| category | n | EM | F1 | abstained |",
-        "|---|---|---|---|---|",
+    rows = [
+        [cat, str(m["n"]), *(f"{m[key]:.2f}" for key in ("em", "f1", "abstained"))]
+        for cat, m in rep["categories"].items()
     ]
-    for cat, m in rep["categories"].items():
-        lines.append(f"| {cat} | {m['n']} | {m['em']:.2f} | {m['f1']:.2f} | {m['abstained']:.2f} |")
-    return lines
+    return _section("By category", ["category", "n", "EM", "F1", "abstained"], rows)
 
 
 def _misses(rep: dict[str, Any]) -> list[str]:
-    lines = [
-        "",
-        "## Worst misses",
-        "",
-        "| id | question | gold | prediction | score |",
-        "|---|---|---|---|---|",
-    ]
+    rows = []
     for r in sorted(rep["rows"], key=lambda r: (r["f1"], -r["score"]))[:10]:
         if r["f1"] >= 1.0:
             break
         gold = r["gold"][0] if r["gold"] else "(unanswerable)"
         pred = r["prediction"] or "(abstained)"
-        cells = [r["id"], _cell(r["question"]), _cell(gold), _cell(pred), f"{r['score']:.2f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        rows.append([r["id"], _cell(r["question"]), _cell(gold), _cell(pred), f"{r['score']:.2f}"])
+    return _section("Worst misses", ["id", "question", "gold", "prediction", "score"], rows)
+
+
+def _section(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown section: a heading and a table."""
+    lines = ["", f"## {title}", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
 
 def _cell(text: str, width: int = 80) -> str:
