@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.evaluation.squad import HELD_OUT_V11
-from citeqa.training.data import split_articles
+from citeqa.evaluation.squad import HELD_OUT_V11, split_articles
 from citeqa.training.loop import TrainConfig, train
 
 from conftest import REPO

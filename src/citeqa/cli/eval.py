@@ -47,7 +47,7 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from citeqa.evaluation import report
-    from citeqa.evaluation.run import run as run_questions
+    from citeqa.evaluation.scoring import score
     from citeqa.index.embed import RememberLast
     from citeqa.pipeline import QA
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     qa = QA.load(index_dir, reader=args.reader, embedder=embedder)
     gold = args.setting == "gold"
     top_k = 50 if gold else args.top_k  # gold: every passage of the question's sources
-    rows = run_questions(qa, items, top_k=top_k, progress=sys.stderr.isatty(), gold_setting=gold)
+    rows = score(qa, items, top_k=top_k, progress=sys.stderr.isatty(), gold_setting=gold)
     rep = report.report(rows, qa.policy.min_confidence, name=f"{name}, reader {args.reader})")
     print(report.markdown(rep))
     if args.out:

@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
                 return EXIT_OK
         except IndexFolderError:
             pass  # missing, corrupt or mismatched: build it
-    report = _build(args, corpus_dir, index_dir, settings, embedder, ray_settings)
+    progress = not args.quiet
+    report = _build(corpus_dir, index_dir, settings, embedder, ray_settings, progress)
     for doc in report.corpus.documents:
         if not doc.blocks:
             print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)
@@ -99,12 +100,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _build(
-    args: argparse.Namespace,
     corpus_dir: Path,
     index_dir: Path,
     settings: IndexSettings,
     embedder: Embedder,
     ray_settings: RaySettings | None,
+    progress: bool,
 ) -> BuildReport:
     if ray_settings is not None:
         from citeqa.index.build_ray import build_index_ray
@@ -115,11 +116,11 @@ def _build(
             common.make_embedder,
             settings,
             ray_settings,
-            progress=not args.quiet,
+            progress=progress,
         )
     from citeqa.index.build import build_index
 
-    return build_index(corpus_dir, index_dir, embedder, settings, progress=not args.quiet)
+    return build_index(corpus_dir, index_dir, embedder, settings, progress=progress)
 
 
 def _check(index_dir: Path, corpus_dir: Path, embedder: Embedder, settings: IndexSettings) -> int:

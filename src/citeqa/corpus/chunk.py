@@ -42,7 +42,7 @@ class ChunkSettings:
 
 
 @lru_cache(maxsize=1)
-def _segmenter() -> object:
+def segmenter() -> object:
     import pysbd
 
     return pysbd.Segmenter(language="en", clean=False)
@@ -52,7 +52,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside ``text[start:end]``, trimmed of surrounding whitespace."""
     block = text[start:end]
     try:
-        pieces: list[str] = _segmenter().segment(block)  # type: ignore[attr-defined]
+        pieces: list[str] = segmenter().segment(block)  # type: ignore[attr-defined]
     except Exception:  # pysbd is rule-based regex code; odd input must not stop indexing
         pieces = [block]
     spans: list[tuple[int, int]] = []

@@ -3,7 +3,7 @@
 The corpus is text we have: the paragraphs of SQuAD-format training files and their
 sentences, embedded once with the packaged MiniLM and cached outside git (a second run reads
 the cache, and an interrupted embedding resumes). The queries are the questions of the
-articles training holds out (``training/data.py``), so no query is itself a stored vector.
+articles training holds out (``squad.split_articles``), so no query is itself a stored vector.
 Each index answers every query alone, as a served question does; recall@10 is against exact
 search over the same rows.
 """
@@ -18,9 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.evaluation.squad import load_squad
+from citeqa.evaluation.squad import (
+    SPLIT_SEED,
+    VALIDATION_ARTICLES,
+    held_out_articles,
+    load_squad,
+    split_articles,
+)
 from citeqa.index.embed import Embedder
-from citeqa.training.loop import TrainConfig
 
 TEXTS, VECTORS, QUERIES, QUERY_VECTORS, PARTS = (
     "texts.jsonl",
@@ -36,14 +41,13 @@ NPROBE = (4, 8, 16, 32, 64)
 
 
 def corpus_texts(
-    files: Sequence[Path], val_articles: int = TrainConfig.val_articles
+    files: Sequence[Path], val_articles: int = VALIDATION_ARTICLES
 ) -> tuple[list[str], list[str]]:
     """(texts, queries): every paragraph of ``files`` and each of its sentences, once each;
     and the questions of the articles that training holds out for validation."""
-    from citeqa.corpus.chunk import _segmenter
-    from citeqa.training.data import held_out_articles, training_questions
+    from citeqa.corpus.chunk import segmenter
 
-    segment = _segmenter().segment  # type: ignore[attr-defined]
+    segment = segmenter().segment  # type: ignore[attr-defined]
     texts, seen = [], set()
     queries = []
     for i, path in enumerate(files):
@@ -54,8 +58,8 @@ def corpus_texts(
                     seen.add(text)
                     texts.append(text)
         n_val = held_out_articles(path, first=i == 0, val_articles=val_articles)
-        _, held_out, _ = training_questions(path, n_val, TrainConfig.seed, 0.0)
-        queries += [q.question for q in held_out]
+        _, val = split_articles(path, n_val, SPLIT_SEED)
+        queries += [q.question for q in load_squad(path, articles=frozenset(val))[1]]
     return texts, queries
 
 
@@ -64,7 +68,7 @@ def real_vectors(
     cache: Path,
     *,
     embedder: Embedder | None = None,
-    val_articles: int = TrainConfig.val_articles,
+    val_articles: int = VALIDATION_ARTICLES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(passage vectors, query vectors), from ``cache`` or embedded into it by ``embedder``
     (the packaged MiniLM when None)."""

@@ -60,9 +60,9 @@ of SQuAD train and QED make 100k passages of real text without borrowing from te
 def scale_corpus(files: Sequence[Path], dest: Path, passages: int) -> int:
     """Write paragraphs of ``files`` as documents into ``dest`` until, cut by
     ``SCALE_CHUNKS``, they make about ``passages`` passages; returns how many documents."""
-    from citeqa.corpus.chunk import _segmenter
+    from citeqa.corpus.chunk import segmenter
 
-    segment = _segmenter().segment  # type: ignore[attr-defined]
+    segment = segmenter().segment  # type: ignore[attr-defined]
     written = made = 0
     for path in files:
         for paragraph in load_squad(path)[0]:
@@ -114,7 +114,7 @@ def _load_in_new_process(index: Path) -> dict[str, Any]:
     return dict(json.loads(out.stdout.splitlines()[-1]))
 
 
-def load_figures(index_dir: Path) -> dict[str, Any]:
+def served_index_figures(index_dir: Path) -> dict[str, Any]:
     """What serving ``index_dir`` costs besides the models: seconds to load and verify it,
     to map its stored BM25 (against building BM25 anew, as an index without one must), to
     check its corpus for changes, and the memory the index holds. Run it in a fresh
@@ -158,5 +158,5 @@ def load_figures(index_dir: Path) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":  # the fresh process of load_figures
-    print(json.dumps(load_figures(Path(sys.argv[1]))))
+if __name__ == "__main__":  # the fresh process of served_index_figures
+    print(json.dumps(served_index_figures(Path(sys.argv[1]))))

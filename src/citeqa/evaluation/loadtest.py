@@ -175,9 +175,11 @@ def load_figures(
     """``clients`` closed-loop clients for ``seconds`` (or ``max_requests`` in all): half
     use gradio_client (the chat queue's ``/ask``), half plain HTTP to ``POST /api/ask``;
     questions mix answerable and unanswerable."""
+    from gradio_client import Client
+
     with served(index_dir) as srv:
         rss_start = rss_mb(srv.pid)
-        load = _Load(srv.url, time.perf_counter() + seconds, max_requests)
+        load = _Load(srv.url, Client, time.perf_counter() + seconds, max_requests)
         threads = [
             threading.Thread(target=load.client, args=(n,), daemon=True) for n in range(clients)
         ]
@@ -207,8 +209,8 @@ def load_figures(
 class _Load:
     """The clients' shared tally: latencies by kind of client, errors, and the budget."""
 
-    def __init__(self, url: str, deadline: float, max_requests: int) -> None:
-        self.url, self.deadline = url, deadline
+    def __init__(self, url: str, client: Any, deadline: float, max_requests: int) -> None:
+        self.url, self.make_client, self.deadline = url, client, deadline
         self.questions = list(QUESTIONS) + list(UNANSWERABLE)
         self.by_kind: dict[str, list[float]] = {"gradio_client": [], "json_api": []}
         self.errors: Counter[str] = Counter()
@@ -217,12 +219,10 @@ class _Load:
 
     def client(self, n: int) -> None:
         """Client ``n``: ask, wait for the answer, ask again, until time or budget ends."""
-        from gradio_client import Client
-
         # Plain http on loopback: nothing to verify, and with verification on, httpx
         # builds an SSL context from the CA bundle on every call (65 ms of the load
         # generator's CPU per question, taken from the server it is measuring).
-        client = Client(self.url, verbose=False, ssl_verify=False) if n % 2 == 0 else None
+        client = self.make_client(self.url, verbose=False, ssl_verify=False) if n % 2 == 0 else None
         kind = "json_api" if client is None else "gradio_client"
         i = n
         while time.perf_counter() < self.deadline:
@@ -239,8 +239,9 @@ class _Load:
                     ans = api_ask(self.url, question)
                 if not isinstance(ans, dict) or "abstained" not in ans:
                     raise ValueError("malformed answer")
+                ms = (time.perf_counter() - started) * 1000
                 with self.lock:
-                    self.by_kind[kind].append((time.perf_counter() - started) * 1000)
+                    self.by_kind[kind].append(ms)
             except Exception as exc:
                 with self.lock:
                     self.errors[type(exc).__name__] += 1

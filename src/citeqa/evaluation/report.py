@@ -18,7 +18,7 @@ from citeqa.evaluation.metrics import (
     mrr,
     recall_at,
 )
-from citeqa.evaluation.run import Row
+from citeqa.evaluation.scoring import Row
 
 
 def summarise(rows: list[Row], threshold: float) -> dict[str, Any]:

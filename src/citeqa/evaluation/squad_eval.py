@@ -11,7 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from citeqa.evaluation.qa_set import QAItem
-from citeqa.evaluation.squad import HELD_OUT_V11, SquadParagraph, SquadQuestion, load_squad
+from citeqa.evaluation.squad import (
+    HELD_OUT_V11,
+    SPLIT_SEED,
+    VALIDATION_ARTICLES,
+    SquadParagraph,
+    SquadQuestion,
+    load_squad,
+    split_articles,
+)
 
 HELD_OUT = "held-out"
 VALIDATION = "validation"
@@ -26,11 +34,7 @@ def parse_articles(spec: str | None, squad: Path) -> frozenset[str] | None:
     if spec == HELD_OUT:
         return HELD_OUT_V11
     if spec == VALIDATION:
-        from citeqa.training.data import split_articles
-        from citeqa.training.loop import TrainConfig
-
-        defaults = TrainConfig(squad="", out="")
-        return frozenset(split_articles(squad, defaults.val_articles, defaults.seed)[1])
+        return frozenset(split_articles(squad, VALIDATION_ARTICLES, SPLIT_SEED)[1])
     return frozenset(a.strip() for a in spec.split(",") if a.strip())
 
 

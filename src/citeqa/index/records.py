@@ -43,21 +43,6 @@ def write_passages(path: Path, passages: list[Passage]) -> None:
         os.fsync(fh.fileno())
 
 
-def read_documents(path: Path) -> dict[str, StoredText]:
-    if not path.exists():  # an index from before extracted formats
-        return {}
-    out: dict[str, StoredText] = {}
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            try:
-                row = json.loads(line)
-                pages = tuple(int(p) for p in row.get("pages", ()))
-                out[row["source"]] = StoredText(str(row["extractor"]), str(row["text"]), pages)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                raise IndexCorruptError(f"{path}: line {n} is not a document ({exc})") from None
-    return out
-
-
 def read_passages(path: Path) -> Iterator[Passage]:
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -97,3 +82,18 @@ def write_documents(path: Path, corpus: Corpus) -> None:
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def read_documents(path: Path) -> dict[str, StoredText]:
+    if not path.exists():  # an index from before extracted formats
+        return {}
+    out: dict[str, StoredText] = {}
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                row = json.loads(line)
+                pages = tuple(int(p) for p in row.get("pages", ()))
+                out[row["source"]] = StoredText(str(row["extractor"]), str(row["text"]), pages)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise IndexCorruptError(f"{path}: line {n} is not a document ({exc})") from None
+    return out

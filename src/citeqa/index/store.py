@@ -15,8 +15,7 @@ Layout::
                        from disk when served. Indexes without it build it when loaded.
 
 A build writes a sibling temporary folder and swaps it into place, so a crash or a
-``kill -9`` part-way leaves the previous index as it was. A lock file beside the folder
-keeps two builds from racing.
+``kill -9`` part-way leaves the previous index as it was (``swap.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import bisect
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,21 +35,14 @@ import numpy as np
 from citeqa.corpus import clean
 from citeqa.corpus.chunk import ChunkSettings
 from citeqa.corpus.extract import decode_text, library_version
-from citeqa.corpus.ingest import (
-    DEFAULT_MAX_FILE_BYTES,
-)
-from citeqa.errors import (
-    CorpusError,
-    IndexCorruptError,
-    IndexMismatchError,
-    IndexMissingError,
-)
+from citeqa.corpus.ingest import DEFAULT_MAX_FILE_BYTES
+from citeqa.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
 from citeqa.index import lexicon
 from citeqa.index.ann import INDEX_TYPES
 from citeqa.index.embed import Embedder
 from citeqa.index.lexicon import Lexicon
 from citeqa.index.records import StoredText, read_documents, read_passages
-from citeqa.index.swap import old_name
+from citeqa.index.swap import recover_interrupted_swap
 from citeqa.types import Passage
 
 log = logging.getLogger(__name__)
@@ -158,7 +149,7 @@ def embedder_record(embedder: Embedder) -> dict[str, Any]:
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
     index_dir = Path(index_dir)
-    _recover_interrupted_swap(index_dir)
+    recover_interrupted_swap(index_dir)
     path = index_dir / MANIFEST
     if not index_dir.is_dir() or not path.exists():
         raise IndexMissingError(f"no index at {index_dir} (run: citeqa index CORPUS_DIR)")
@@ -175,12 +166,6 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
             f" {FORMAT_VERSION}. Rebuild it."
         )
     return manifest
-
-
-def _recover_interrupted_swap(index_dir: Path) -> None:
-    old = old_name(index_dir)
-    if not index_dir.exists() and old.is_dir() and os.access(old.parent, os.W_OK):
-        os.rename(old, index_dir)
 
 
 def verify_files(index_dir: Path, manifest: dict[str, Any]) -> None:

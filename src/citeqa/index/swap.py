@@ -20,6 +20,13 @@ def old_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.old")
 
 
+def recover_interrupted_swap(target: Path) -> None:
+    """Put the previous folder back where a two-rename swap stopped half-way."""
+    old = old_name(target)
+    if not target.exists() and old.is_dir() and os.access(old.parent, os.W_OK):
+        os.rename(old, target)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -36,7 +43,7 @@ def swap_into_place(tmp: Path, target: Path) -> None:
         shutil.rmtree(tmp)  # now holds the previous index
     else:
         # Two renames: a crash between them leaves the old index at ``old``, which
-        # ``load_index`` puts back.
+        # ``recover_interrupted_swap`` puts back when the index is next read.
         old = old_name(target)
         os.rename(target, old)
         os.rename(tmp, target)

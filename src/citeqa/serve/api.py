@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from citeqa.pipeline import QA
     from citeqa.serve.auth import Rate, Token
 
+AUTH_REALM = 'Bearer realm="citeqa"'
+
 # QA.ask is thread-safe: its query encodes and the span reader's passes are micro-batched
 # (batching.py), so questions in flight together share forward passes. 16 in
 # flight fills an encode batch without holding much memory (`citeqa bench --load`: 4 in
@@ -71,9 +73,6 @@ async def _too_large(send: Any, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-AUTH_REALM = 'Bearer realm="citeqa"'
 
 
 def refuse_unauthorized(token: Token, request: Request) -> JSONResponse | None:

@@ -62,6 +62,8 @@ call without a session is a new session: memory that grew by ~20 KB a request un
 citeqa keeps no session state (the chat history travels with each request), so a short
 memory of sessions loses nothing."""
 
+LOGIN_MESSAGE = "Any user name; the password is this server's token."
+
 Message = dict[str, str]
 
 
@@ -144,9 +146,6 @@ def build_app(qa: QA) -> gr.Blocks:
     return demo  # type: ignore[no-any-return]
 
 
-LOGIN_MESSAGE = "Any user name; the password is this server's token."
-
-
 def settle() -> None:
     """Pay one-time costs before the first question rather than during it.
 
@@ -184,13 +183,14 @@ def serve(
         log.warning(warning)
     if token is not None and token.short:
         log.warning("the token is short: a long random one is much harder to guess")
+    import gradio as gr  # before the slow load: a broken install fails at once
     import uvicorn
 
     from citeqa.index.embed import BatchingEmbedder, MiniLMEmbedder
     from citeqa.pipeline import QA
 
     qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()))
-    app = _mount(qa, host, port, token, rate)
+    app = _mount(gr, qa, host, port, token, rate)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     settle()
     notes = ["token required"] if token is not None else []
@@ -201,10 +201,8 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _mount(qa: QA, host: str, port: int, token: Token | None, rate: Rate | None) -> Any:
+def _mount(gr: Any, qa: QA, host: str, port: int, token: Token | None, rate: Rate | None) -> Any:
     """The chat mounted on the JSON API: one ASGI app, the token guarding both."""
-    import gradio as gr
-
     demo = build_app(qa)
     demo.state_session_capacity = STATE_SESSIONS
     return gr.mount_gradio_app(

@@ -1,5 +1,6 @@
 """Who may use a served citeqa: a shared token, checked in constant time, and a per-client
-rate limit. No web framework here; ``app.py`` wires these into the routes.
+rate limit. No web framework here: ``api.py`` checks the token and the rate on
+``/api/ask``, and ``app.py`` hands the token to Gradio's login for the chat.
 
 >>> token = Token.from_text("correct-horse-battery-staple")
 >>> token.matches(parse_bearer("Bearer correct-horse-battery-staple") or "")

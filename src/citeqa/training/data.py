@@ -11,7 +11,6 @@ sets, and a training file sharing an article with them is refused.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from dataclasses import replace
@@ -20,44 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.evaluation.squad import HELD_OUT_V11, SquadQuestion, article_titles, load_squad
-
-EXTRA_VAL_SHARE = 0.03
-"""Share of an extra training file's articles held out for validation."""
-
-DEV_FILES = ("dev-v1.1.json", "dev-v2.0.json")
-"""Test sets: a training file beside them may share none of their articles."""
-
-
-def dev_titles(squad: Path) -> frozenset[str]:
-    """Article titles of the SQuAD dev files that lie beside ``squad``, and the held-out
-    v1.1 articles: nothing trained may see them."""
-    titles = set(HELD_OUT_V11)
-    for name in DEV_FILES:
-        dev = squad.parent / name
-        if dev.exists() and dev.resolve() != squad.resolve():
-            titles.update(article_titles(dev))
-    return frozenset(titles)
-
-
-def held_out_articles(path: Path, *, first: bool, val_articles: int) -> int:
-    """How many articles of a training file are held out: ``val_articles`` of the first
-    (SQuAD), ``EXTRA_VAL_SHARE`` of any other's (QED: thousands of one-paragraph titles)."""
-    if first:
-        return val_articles
-    return math.ceil(len(article_titles(path)) * EXTRA_VAL_SHARE)
-
-
-def split_articles(squad: Path, n_val: int, seed: int) -> tuple[list[str], list[str]]:
-    """(train, validation) article titles: ``n_val`` seeded articles are validation."""
-    titles = article_titles(squad)
-    leaked = sorted(set(titles) & dev_titles(squad))
-    if leaked:
-        raise ValueError(f"{squad} contains test articles {leaked[:5]}; refusing to train")
-    if n_val >= len(titles):
-        raise ValueError(f"need more than {n_val} articles to hold {n_val} out")
-    val = set(random.Random(seed).sample(titles, n_val))
-    return [t for t in titles if t not in val], [t for t in titles if t in val]
+from citeqa.evaluation.squad import SquadQuestion, load_squad, split_articles
 
 
 def holds_answer(context: str, answers: tuple[str, ...]) -> bool:

@@ -19,14 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.evaluation.squad import SquadQuestion
-from citeqa.training.data import (
-    collate,
-    featurize,
+from citeqa.evaluation.squad import (
+    SPLIT_SEED,
+    VALIDATION_ARTICLES,
+    SquadQuestion,
     held_out_articles,
-    length_batches,
-    training_questions,
 )
+from citeqa.training.data import collate, featurize, length_batches, training_questions
 from citeqa.training.validate import evaluate_gold
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class TrainConfig:
     squad: str
     out: str
     extra: tuple[str, ...] = ()
-    """More SQuAD-format training files (QED); a seeded ``EXTRA_VAL_SHARE`` of their
+    """More SQuAD-format training files (QED); a seeded ``squad.EXTRA_VAL_SHARE`` of their
     articles is held out for validation too."""
     epochs: int = 1
     lr: float = 1e-4
@@ -46,9 +45,9 @@ class TrainConfig:
     stride: int = 128
     warmup: float = 0.1
     weight_decay: float = 0.01
-    seed: int = 13
+    seed: int = SPLIT_SEED
     checkpoint_every: int = 200
-    val_articles: int = 10
+    val_articles: int = VALIDATION_ARTICLES
     max_steps: int = 0
     """Stop after this many optimiser steps (0: run all epochs); for smoke tests."""
     threads: int = 0
@@ -59,7 +58,7 @@ class TrainConfig:
     """Share of the answerable questions also paired with a "no answer here" paragraph."""
     cut_negatives: float = 0.0
     """Share of the answerable questions also asked of their own paragraph with the
-    sentences holding the answer cut out (``answer_cut_pairs``)."""
+    sentences holding the answer cut out (``data.answer_cut_pairs``)."""
     dropout: float = 0.0
     """Hidden and attention dropout. Off by default: on 2 cores its random masks cost 41%
     of a step (MODEL_CARD.md); a run of more than one epoch may want it back."""
@@ -68,7 +67,7 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class Plan:
+class _Plan:
     """What one run trains on: its windows, batched by length, and how many steps."""
 
     features: list[dict[str, list[int]]]
@@ -110,7 +109,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         scheduler.load_state_dict(state["scheduler"])
         step, history = state["step"], state["history"]
         log.info("resumed at step %d", step)
-    _fit(config, plan, model, tokenizer, (optimizer, scheduler), step, history)
+    _fit(config, plan, model, tokenizer, (optimizer, scheduler), ckpt, step, history)
     model.eval()
     metrics = {
         name: evaluate_gold(model, tokenizer, qs, config.max_length, config.stride)
@@ -162,7 +161,7 @@ def _base_model(config: TrainConfig) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _plan(config: TrainConfig, tokenizer: Any, questions: list[SquadQuestion]) -> Plan:
+def _plan(config: TrainConfig, tokenizer: Any, questions: list[SquadQuestion]) -> _Plan:
     # In slices: the tokenizer's offsets for all of SQuAD at once take gigabytes.
     features = [
         f
@@ -174,7 +173,7 @@ def _plan(config: TrainConfig, tokenizer: Any, questions: list[SquadQuestion]) -
     total = steps_per_epoch * config.epochs
     if config.max_steps:
         total = min(total, config.max_steps)
-    return Plan(features, lengths, steps_per_epoch, total)
+    return _Plan(features, lengths, steps_per_epoch, total)
 
 
 def _optimizer(model: Any, config: TrainConfig, total: int) -> tuple[Any, Any]:
@@ -203,15 +202,17 @@ def _optimizer(model: Any, config: TrainConfig, total: int) -> tuple[Any, Any]:
 
 def _fit(
     config: TrainConfig,
-    plan: Plan,
+    plan: _Plan,
     model: Any,
     tokenizer: Any,
-    optimiser: tuple[Any, Any],
+    steppers: tuple[Any, Any],
+    ckpt: Path,
     step: int,
     history: list[Any],
 ) -> None:
     """Optimiser steps from ``step`` to the plan's last, each epoch in its own seeded
-    batch order, so that a resumed run takes the batches the stopped one would have."""
+    batch order, so that a resumed run takes the batches the stopped one would have.
+    ``steppers`` are the optimizer and its learning-rate scheduler."""
     out = Path(config.out)
     model.train()
     started, first_step = time.time(), step
@@ -222,7 +223,7 @@ def _fit(
             if step >= plan.total:
                 break
             batch = collate([plan.features[i] for i in idx], tokenizer.pad_token_id)
-            loss = _step(model, batch, optimiser, config.bf16)
+            loss = _step(model, batch, steppers, config.bf16)
             step += 1
             if step % 20 == 0 or step == plan.total:
                 rate = (time.time() - started) / (step - first_step)
@@ -236,16 +237,16 @@ def _fit(
                 )
             if step % config.checkpoint_every == 0 or step == plan.total:
                 history.append({"step": step, "loss": round(loss, 4)})
-                _save_checkpoint(out / "checkpoint.pt", model, *optimiser, step, history)
+                _save_checkpoint(ckpt, model, *steppers, step, history)
             if step % plan.steps_per_epoch == 0 and step < plan.total:
                 _export(model, tokenizer, out / f"epoch{step // plan.steps_per_epoch}", config, {})
 
 
-def _step(model: Any, batch: dict[str, Any], optimiser: tuple[Any, Any], bf16: bool) -> float:
+def _step(model: Any, batch: dict[str, Any], steppers: tuple[Any, Any], bf16: bool) -> float:
     """One optimiser step on ``batch``; its loss."""
     import torch
 
-    optimizer, scheduler = optimiser
+    optimizer, scheduler = steppers
     start_targets, end_targets = batch.pop("start_targets"), batch.pop("end_targets")
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         logits = model(**batch)

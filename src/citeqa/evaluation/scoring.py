@@ -1,4 +1,4 @@
-"""Ask ``QA`` every question of a QA set and keep each outcome: the answer, its score,
+"""Ask ``QA`` every question of a QA set and score each outcome: the answer, its score,
 EM and F1, the citation, the latency and where retrieval ranked the gold passage.
 
 Every question is answered once with abstention switched off, so one run gives both the
@@ -13,10 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from citeqa.evaluation.metrics import (
-    best_over,
-    contains_answer,
-)
+from citeqa.evaluation.metrics import best_over, contains_answer
 from citeqa.evaluation.qa_set import QAItem
 
 
@@ -47,7 +44,7 @@ class Row:
 RANK_DEPTH = 10
 
 
-def run(
+def score(
     qa: Any,
     items: Sequence[QAItem],
     *,
