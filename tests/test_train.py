@@ -35,6 +35,7 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
         bf16=bf16,
         cut_negatives=0.5,
         dropout=0.1,
+        attention_dropout=0.0,
     )
     train(config)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 1
@@ -52,6 +53,9 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
     model, tokenizer = load_reader_model(final)
     assert model.config.model_type == "bert" and tokenizer("hello")["input_ids"]
     assert next(model.parameters()).dtype == torch.float32
+    # hidden dropout on, attention dropout off, as asked (inactive once in eval mode)
+    assert model.config.hidden_dropout_prob == 0.1
+    assert model.config.attention_probs_dropout_prob == 0.0
 
 
 def test_training_refuses_held_out_articles(tmp_path: Path) -> None:
@@ -246,13 +250,14 @@ def test_length_batches_cover_every_window_once_and_pad_little() -> None:
     assert padded < 1.05 * sum(lengths)  # random batches would pad to about 1.7x
 
 
+@pytest.mark.parametrize("flag", ["--negatives", "--cut-negatives", "--attention-dropout"])
 @pytest.mark.parametrize("share", ["1.5", "-0.1", "half", "nan"])
-def test_train_reader_rejects_a_bad_negatives_share_before_loading(
-    share: str, capsys: pytest.CaptureFixture[str]
+def test_train_reader_rejects_a_bad_share_before_loading(
+    flag: str, share: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from citeqa import cli
 
-    args = ["train-reader", "--squad", str(SAMPLE), "--out", "unused", "--negatives", share]
+    args = ["train-reader", "--squad", str(SAMPLE), "--out", "unused", flag, share]
     with pytest.raises(SystemExit) as exc:
         cli.main(args)
     assert exc.value.code == 2

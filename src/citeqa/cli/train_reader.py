@@ -45,6 +45,13 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--dropout", type=share, default=0.0, help="hidden and attention dropout (default 0)"
     )
+    p.add_argument(
+        "--attention-dropout",
+        type=share,
+        default=None,
+        metavar="P",
+        help="attention dropout alone (default: as --dropout); its masks cost most of a step",
+    )
     p.add_argument("--fp32", action="store_true", help="train without bf16 autocast")
     p.set_defaults(run=run)
 
@@ -73,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         negatives=args.negatives,
         cut_negatives=args.cut_negatives,
         dropout=args.dropout,
+        attention_dropout=args.attention_dropout,
         bf16=not args.fp32,
     )
     print(train(config, resume=args.resume))

@@ -60,8 +60,14 @@ class TrainConfig:
     """Share of the answerable questions also asked of their own paragraph with the
     sentences holding the answer cut out (``data.answer_cut_pairs``)."""
     dropout: float = 0.0
-    """Hidden and attention dropout. Off by default: on 2 cores its random masks cost 41%
-    of a step (MODEL_CARD.md); a run of more than one epoch may want it back."""
+    """Hidden dropout, and attention dropout unless ``attention_dropout`` is given. Off by
+    default: on 2 cores its random masks cost 41% of a step (MODEL_CARD.md); a run of more
+    than one epoch may want it back."""
+    attention_dropout: float | None = None
+    """Dropout on the attention probabilities (None: as ``dropout``). Its masks are the big
+    ones, batch × heads × length²: on one step of 32 windows of 166 tokens, hidden dropout
+    0.1 alone took 1.35–1.59 s, with attention dropout 0.1 as well 2.37–2.55 s, and no
+    dropout 1.14–1.20 s (MODEL_CARD.md)."""
     bf16: bool = True
     """Forward and backward under bf16 autocast (weights and optimiser stay fp32)."""
 
@@ -156,7 +162,9 @@ def _base_model(config: TrainConfig) -> tuple[Any, Any]:
         dtype=torch.float32,
         attn_implementation="eager",
         hidden_dropout_prob=config.dropout,
-        attention_probs_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=(
+            config.dropout if config.attention_dropout is None else config.attention_dropout
+        ),
     )
     return model, tokenizer
 
