@@ -250,6 +250,29 @@ def test_length_batches_cover_every_window_once_and_pad_little() -> None:
     assert padded < 1.05 * sum(lengths)  # random batches would pad to about 1.7x
 
 
+def test_each_epoch_is_exported_with_its_validation_figures(tmp_path: Path) -> None:
+    """One step an epoch (every window in one batch), two epochs: the first epoch's reader
+    is saved with what it scores on the held-out article, the evidence for stopping early."""
+    import json
+
+    config = TrainConfig(
+        squad=str(SAMPLE),
+        out=str(tmp_path),
+        epochs=2,
+        batch_size=512,
+        val_articles=1,
+        max_length=128,
+        stride=48,
+        negatives=0.0,
+    )
+    train(config)
+    record = json.loads((tmp_path / "epoch1" / "training.json").read_text())
+    figures = record["validation"][SAMPLE.stem]
+    assert figures["questions"] > 0 and 0.0 <= figures["f1"] <= 100.0
+    assert (tmp_path / "epoch1" / "model.safetensors").exists()
+    assert not (tmp_path / "epoch2").exists()  # the last epoch is the final reader
+
+
 @pytest.mark.parametrize("flag", ["--negatives", "--cut-negatives", "--attention-dropout"])
 @pytest.mark.parametrize("share", ["1.5", "-0.1", "half", "nan"])
 def test_train_reader_rejects_a_bad_share_before_loading(

@@ -74,12 +74,14 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class _Plan:
-    """What one run trains on: its windows, batched by length, and how many steps."""
+    """What one run trains on (its windows, batched by length, and how many steps) and
+    validates on (each training file's held-out questions)."""
 
     features: list[dict[str, list[int]]]
     lengths: list[int]
     steps_per_epoch: int
     total: int
+    validation: dict[str, list[SquadQuestion]]
 
 
 def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     torch.manual_seed(config.seed)
     train_qs, val_sets, n_pairs = _questions(config)
     model, tokenizer = _base_model(config)
-    plan = _plan(config, tokenizer, train_qs)
+    plan = _plan(config, tokenizer, train_qs, val_sets)
     log.info(
         "train: %d questions (%d of them no-answer pairs), %d windows, mean %.0f tokens, %d steps",
         len(train_qs),
@@ -116,13 +118,20 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         step, history = state["step"], state["history"]
         log.info("resumed at step %d", step)
     _fit(config, plan, model, tokenizer, (optimizer, scheduler), ckpt, step, history)
+    metrics = _validate(config, plan, model, tokenizer)
+    _export(model, tokenizer, out / "final", config, metrics)
+    return metrics
+
+
+def _validate(config: TrainConfig, plan: _Plan, model: Any, tokenizer: Any) -> dict[str, Any]:
+    """EM and F1 on each file's held-out questions, the model given their own paragraph;
+    the model is left in eval mode."""
     model.eval()
     metrics = {
         name: evaluate_gold(model, tokenizer, qs, config.max_length, config.stride)
-        for name, qs in val_sets.items()
+        for name, qs in plan.validation.items()
     }
     log.info("validation: %s", metrics)
-    _export(model, tokenizer, out / "final", config, metrics)
     return metrics
 
 
@@ -169,7 +178,12 @@ def _base_model(config: TrainConfig) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _plan(config: TrainConfig, tokenizer: Any, questions: list[SquadQuestion]) -> _Plan:
+def _plan(
+    config: TrainConfig,
+    tokenizer: Any,
+    questions: list[SquadQuestion],
+    validation: dict[str, list[SquadQuestion]],
+) -> _Plan:
     # In slices: the tokenizer's offsets for all of SQuAD at once take gigabytes.
     features = [
         f
@@ -181,7 +195,7 @@ def _plan(config: TrainConfig, tokenizer: Any, questions: list[SquadQuestion]) -
     total = steps_per_epoch * config.epochs
     if config.max_steps:
         total = min(total, config.max_steps)
-    return _Plan(features, lengths, steps_per_epoch, total)
+    return _Plan(features, lengths, steps_per_epoch, total, validation)
 
 
 def _optimizer(model: Any, config: TrainConfig, total: int) -> tuple[Any, Any]:
@@ -247,7 +261,12 @@ def _fit(
                 history.append({"step": step, "loss": round(loss, 4)})
                 _save_checkpoint(ckpt, model, *steppers, step, history)
             if step % plan.steps_per_epoch == 0 and step < plan.total:
-                _export(model, tokenizer, out / f"epoch{step // plan.steps_per_epoch}", config, {})
+                # each epoch's reader and its validation figures: the evidence to stop early
+                metrics = _validate(config, plan, model, tokenizer)
+                _export(
+                    model, tokenizer, out / f"epoch{step // plan.steps_per_epoch}", config, metrics
+                )
+                model.train()
 
 
 def _step(model: Any, batch: dict[str, Any], steppers: tuple[Any, Any], bf16: bool) -> float:
