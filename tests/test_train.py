@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from citeqa.evaluation.squad import HELD_OUT_V11, split_articles
-from citeqa.training.loop import TrainConfig, train
+from citeqa.training.config import TrainConfig
+from citeqa.training.loop import train
 
 from conftest import REPO
 

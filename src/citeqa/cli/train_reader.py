@@ -57,7 +57,8 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from citeqa.training.loop import TrainConfig, train
+    from citeqa.training.config import TrainConfig
+    from citeqa.training.loop import train
 
     logging.getLogger("citeqa").setLevel(logging.INFO)
     logging.getLogger("citeqa").handlers[0].setFormatter(

@@ -1,0 +1,49 @@
+"""``TrainConfig``: everything that decides what ``citeqa train-reader`` trains, recorded
+with every saved reader (``training.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from citeqa.evaluation.squad import SPLIT_SEED, VALIDATION_ARTICLES
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    squad: str
+    out: str
+    extra: tuple[str, ...] = ()
+    """More SQuAD-format training files (QED); a seeded ``squad.EXTRA_VAL_SHARE`` of their
+    articles is held out for validation too."""
+    epochs: int = 1
+    lr: float = 1e-4
+    batch_size: int = 32
+    max_length: int = 256
+    stride: int = 128
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = SPLIT_SEED
+    checkpoint_every: int = 200
+    val_articles: int = VALIDATION_ARTICLES
+    max_steps: int = 0
+    """Stop after this many optimiser steps (0: run all epochs); for smoke tests."""
+    threads: int = 0
+    """torch threads (0: torch's default)."""
+    init: str = ""
+    """A saved reader to continue from (warm start); empty: the packaged base encoder."""
+    negatives: float = 0.3
+    """Share of the answerable questions also paired with a "no answer here" paragraph."""
+    cut_negatives: float = 0.0
+    """Share of the answerable questions also asked of their own paragraph with the
+    sentences holding the answer cut out (``data.answer_cut_pairs``)."""
+    dropout: float = 0.0
+    """Hidden dropout, and attention dropout unless ``attention_dropout`` is given. Off by
+    default: on 2 cores its random masks cost 41% of a step (MODEL_CARD.md); a run of more
+    than one epoch may want it back."""
+    attention_dropout: float | None = None
+    """Dropout on the attention probabilities (None: as ``dropout``). Its masks are the big
+    ones, batch × heads × length²: on one step of 32 windows of 166 tokens, hidden dropout
+    0.1 alone took 1.35–1.59 s, with attention dropout 0.1 as well 2.37–2.55 s, and no
+    dropout 1.14–1.20 s (MODEL_CARD.md)."""
+    bf16: bool = True
+    """Forward and backward under bf16 autocast (weights and optimiser stay fp32)."""
