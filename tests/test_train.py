@@ -4,6 +4,7 @@ for real)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,22 +18,23 @@ SAMPLE = REPO / "tests" / "data" / "squad_sample.json"
 pytestmark = pytest.mark.model
 
 
+def _tiny(out: Path, **settings: Any) -> TrainConfig:
+    """A run over the sample file that takes seconds: one held-out article, short windows."""
+    base: dict[str, Any] = {"epochs": 1, "val_articles": 1, "max_length": 128, "stride": 48}
+    return TrainConfig(squad=str(SAMPLE), out=str(out), **{**base, **settings})
+
+
 @pytest.mark.parametrize("bf16", [True, False], ids=["bf16", "fp32"])
 def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     import dataclasses
 
     import torch
 
-    config = TrainConfig(
-        squad=str(SAMPLE),
-        out=str(tmp_path),
-        epochs=1,
+    config = _tiny(
+        tmp_path,
         batch_size=4,
         max_steps=1,
         checkpoint_every=1,
-        val_articles=1,
-        max_length=128,
-        stride=48,
         bf16=bf16,
         cut_negatives=0.5,
         dropout=0.1,
@@ -256,16 +258,7 @@ def test_each_epoch_is_exported_with_its_validation_figures(tmp_path: Path) -> N
     is saved with what it scores on the held-out article, the evidence for stopping early."""
     import json
 
-    config = TrainConfig(
-        squad=str(SAMPLE),
-        out=str(tmp_path),
-        epochs=2,
-        batch_size=512,
-        val_articles=1,
-        max_length=128,
-        stride=48,
-        negatives=0.0,
-    )
+    config = _tiny(tmp_path, epochs=2, batch_size=512, negatives=0.0)
     train(config)
     record = json.loads((tmp_path / "epoch1" / "training.json").read_text())
     figures = record["validation"][SAMPLE.stem]
