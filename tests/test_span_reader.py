@@ -6,9 +6,10 @@ import socket
 from pathlib import Path
 
 import pytest
+import torch
 
 from citeqa import QA
-from citeqa.answer.span_reader import MODEL_DIR, SpanReader, model_available
+from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings, model_available
 from citeqa.evaluation.metrics import exact_match
 
 from conftest import REPO
@@ -128,3 +129,28 @@ def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None
     for (g0, _), (g1, _) in zip(guesses[:half], guesses[half:], strict=True):
         assert (g0.start, g0.end) == (g1.start, g1.end)
         assert g0.score == pytest.approx(g1.score, abs=1e-3)
+
+
+@pytest.mark.skipif(
+    not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="this CPU has no native bf16"
+)
+def test_bf16_weights_give_the_answers_fp32_gives(qa: QA) -> None:
+    """The Linear weights are cast to bf16 once at load: the model must still read, and give
+    the spans and the decisions to abstain that the fp32 model gives."""
+    fp32 = SpanReader(qa.index, settings=SpanSettings(bf16=False))
+    assert isinstance(qa.reader, SpanReader) and qa.reader.model.qa_outputs.weight.dtype == (
+        torch.bfloat16
+    )
+    assert fp32.model.qa_outputs.weight.dtype == torch.float32
+    for question in (
+        "Which body is rolling out funding programs to rejuvenate the film industry?",
+        "What is AMEG?",
+        "How much is Alibaba investing in Hong Kong?",
+        "Who is the CEO of Alibaba?",
+    ):
+        query = qa.embedder.encode([question])[0]
+        hits = qa.retriever.search(question, query, 5)
+        ours, theirs = qa.reader.read(question, query, hits), fp32.read(question, query, hits)
+        assert ours is not None and theirs is not None
+        assert (ours.start, ours.end) == (theirs.start, theirs.end)
+        assert ours.confidence == pytest.approx(theirs.confidence, abs=0.05)
