@@ -1,0 +1,45 @@
+"""Whole lists. A span the model stops inside a list ("produced, promoted" from "produced,
+promoted, and distributed") becomes the whole list.
+
+It applies only to a span that is already a list of at least two items: widening a single
+item to the list around it (for "Which studios…") was measured and made more answers worse
+than better (MODEL_CARD.md). A list here is items joined by commas and closed by "and" or
+"or", so a comma that does not open a list ("Hong Kong, China") widens nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME_WORD = r"[A-Z0-9](?:[\w'’&-]|\.(?=\w))*"
+"""A dot only inside a word ("U.S"), so that no item runs over a sentence's end."""
+_NAME = rf"{_NAME_WORD}(?:\s+(?:(?:of|the|for|de|&)\s+)?{_NAME_WORD})*"
+"""Capitalised words, joined by the small words names carry ("Academy of Film")."""
+_WORD = r"[a-z][\w'’-]*"
+_SEP = r",\s+"
+_LAST = r",?\s+(?:and|or)\s+"
+_LIST_SEP = re.compile(rf"{_SEP}(?:(?:and|or)\s+)?|\s+(?:and|or)\s+")
+
+
+def whole_list(text: str, a: int, b: int) -> tuple[int, int]:
+    """``text[a:b]`` widened to the whole list it is part of, when it is a list of at least
+    two items and the text around it goes on with that list's items."""
+    items = _LIST_SEP.split(text[a:b])
+    if len(items) < 2 or not all(items):
+        return a, b
+    names = all(re.fullmatch(_NAME, item) for item in items)
+    longest = max(len(item.split()) for item in items)
+    item = _NAME if names else rf"{_WORD}(?:\s+{_WORD}){{0,{min(longest, 4) - 1}}}"
+    if not names and not all(re.fullmatch(item, i) for i in items):
+        return a, b
+    if re.search(_LAST, text[a:b]):  # closed by its "and": nothing more to its right
+        end = b
+    else:
+        after = re.match(rf"(?:{_SEP}{item})*{_LAST}{item}\b", text[b:])
+        if after is None:
+            return a, b
+        end = b + after.end()
+    if "," not in text[a:b]:
+        return a, end  # "Alibaba and TVB" after "In Beijing, " starts no list there
+    before = re.search(rf"(?<![\w'’-])(?:{item}{_SEP})+$", text[:a])
+    return (before.start() if before is not None else a), end
