@@ -11,7 +11,6 @@ import pytest
 from citeqa.answer import abstain
 from citeqa.answer.read import Evidence
 from citeqa.evaluation.qa_set import QAItem
-from citeqa.evaluation.squad import SquadQuestion
 from citeqa.training import calibrate
 
 
@@ -78,7 +77,7 @@ def test_near_misses_are_asked_only_over_sources_without_the_answer() -> None:
     }
     item = QAItem("q1", "How long is the Danube?", ("2,850 km",), ("a.txt",))
     qa = _RecordingQA()
-    samples = calibrate.squad_samples(qa, calibrate.choose([item], 10, 13), texts)
+    samples = calibrate.squad_samples(qa, [item], texts, 10, 13)
     assert qa.asked == [None, frozenset({"c.txt"})]
     assert [s.answerable for s in samples] == [True, False]
     assert not any(s.right for s in samples)  # no reading: nothing is right
@@ -92,27 +91,3 @@ def test_row_weights_count_like_repeated_rows() -> None:
     weights = np.concatenate([np.full(100, 2.0), np.ones(200)])
     weighted = abstain.fit_logistic(x, y, weights=weights)
     assert weighted[0] == pytest.approx(doubled[0]) and weighted[1] == pytest.approx(doubled[1])
-
-
-def test_cut_paragraphs_lose_the_answer_and_are_asked_alone(tmp_path: Path) -> None:
-    context = "The Danube rises in the Black Forest. It is 2,850 km long. It flows east."
-    asked = SquadQuestion(
-        "q1", "Danube", 0, context, "How long is the Danube?", ("2,850 km",), (48,)
-    )
-    gone = SquadQuestion(
-        "q2", "Danube", 0, "It is 2,850 km long.", "How long?", ("2,850 km",), (6,)
-    )
-    other = SquadQuestion(
-        "q3", "Danube", 0, context, "Where does it rise?", ("Black Forest",), (24,)
-    )
-    chosen = [QAItem(q.id, q.question, q.answers) for q in (asked, gone)]
-    (tmp_path / "q9-cut.txt").write_text("a question no longer chosen")
-    sources = calibrate.write_cut_corpus([asked, gone, other], chosen, tmp_path)
-    assert sources == {"q1": "q1-cut.txt"}  # q2: nothing left once its answer is cut
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["q1-cut.txt"]
-    text = (tmp_path / "q1-cut.txt").read_text()
-    assert "2,850" not in text and "Black Forest" in text and "flows east" in text
-    qa = _RecordingQA()
-    samples = calibrate.cut_samples(qa, chosen, sources)
-    assert qa.asked == [frozenset({"q1-cut.txt"})]
-    assert [(s.group, s.answerable) for s in samples] == [(calibrate.CUT, False)]

@@ -17,7 +17,7 @@ def add(sub: Any) -> None:
         "fit-abstention", help="fit the span reader's abstention on held-out questions"
     )
     p.add_argument("--squad", type=Path, required=True, help="the SQuAD training JSON")
-    p.add_argument("--limit", type=int, default=1000, help="held-out questions to ask (three ways)")
+    p.add_argument("--limit", type=int, default=1000, help="held-out questions to ask (twice)")
     p.add_argument("--seed", type=int, default=13, help="which held-out questions")
     p.add_argument("--qa-set", type=Path, required=True, help="QA-set JSONL over seeds/")
     p.add_argument("--split", default="dev", help="its split to fit on (never test)")
@@ -41,15 +41,9 @@ def run(args: argparse.Namespace) -> int:
     embedder = common.make_embedder()
     common.ensure_index(corpus, work / "index", embedder)
     qa = QA.load(work / "index", reader="span", embedder=embedder)
-    paragraphs, questions = load_squad(args.squad, articles=val)
+    paragraphs, _ = load_squad(args.squad, articles=val)
     texts = {squad_eval.source_of(p): p.context for p in paragraphs}
-    chosen = calibrate.choose(items, args.limit, args.seed)
-    samples = calibrate.squad_samples(qa, chosen, texts)
-    cut = work / "answer-cut"
-    sources = calibrate.write_cut_corpus(questions, chosen, cut / "corpus")
-    common.ensure_index(cut / "corpus", cut / "index", embedder)
-    cut_qa = QA.load(cut / "index", reader="span", embedder=embedder)
-    samples += calibrate.cut_samples(cut_qa, chosen, sources)
+    samples = calibrate.squad_samples(qa, items, texts, args.limit, args.seed)
     seeds = QA.load(reader="span", embedder=embedder)
     for item in load_qa_set(args.qa_set, split=args.split).items:
         samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))

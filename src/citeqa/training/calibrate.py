@@ -1,20 +1,16 @@
 """Fit the span reader's abstention (``abstain.Calibration``) on data no test touches.
 
-Three groups of questions, each asked with abstention off:
+Two kinds of questions, each asked with abstention off:
 
 - **held-out training articles** (the validation articles of ``citeqa train-reader``, the
   same seeded split), indexed as a corpus of their own. Each question is asked twice: over
   the whole corpus, where it is answerable, and over every paragraph except those holding
   its answer, where it is not. The second is a retrieval miss on a question the corpus is
   about: the case "the documents don't say" exists for.
-- **answer cut out**: the same questions, each over its own paragraph with the sentences
-  that hold its answer cut out (a corpus of those paragraphs). The text is on the
-  question's topic and in its words and does not answer it: the near miss that a
-  retrieval miss over other paragraphs rarely is.
 - **the seeds dev split**, the product's own kind of questions and documents.
 
-An answer counts as right at F1 >= 0.5. The threshold maximises the mean, over the
-groups, of answer F1 on answerable questions plus correct abstentions on the others.
+An answer counts as right at F1 >= 0.5. The threshold maximises the mean, over the two
+kinds, of answer F1 on answerable questions plus correct abstentions on the others.
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ from citeqa.answer import abstain
 from citeqa.answer.read import Evidence
 from citeqa.evaluation.metrics import best_over, expected_calibration_error
 from citeqa.evaluation.qa_set import QAItem
-from citeqa.evaluation.squad import SquadQuestion
 
 NOTHING_READ = Evidence("", False, 0.0, 0.0, 1.0, "?", margin=-20.0)
 """The evidence of a question the reader found no text for: every signal says "no"."""
@@ -61,16 +56,14 @@ def sample(qa: Any, item: QAItem, group: str, sources: frozenset[str] | None = N
     return Sample(group, tuple(abstain.features(reading.evidence)), f1, item.answerable)
 
 
-def choose(items: Sequence[QAItem], limit: int, seed: int) -> list[QAItem]:
-    """The seeded ``limit`` of ``items`` that the fit asks."""
-    return random.Random(seed).sample(list(items), min(limit, len(items)))
-
-
-def squad_samples(qa: Any, chosen: Sequence[QAItem], texts: dict[str, str]) -> list[Sample]:
-    """Each of ``chosen`` over all of ``texts`` (source -> text), and again over the
-    sources that do not hold its answer."""
+def squad_samples(
+    qa: Any, items: Sequence[QAItem], texts: dict[str, str], limit: int, seed: int
+) -> list[Sample]:
+    """Each of a seeded ``limit`` of ``items`` over all of ``texts`` (source -> text), and
+    again over the sources that do not hold its answer."""
     from citeqa.training.data import holds_answer
 
+    chosen = random.Random(seed).sample(list(items), min(limit, len(items)))
     out = []
     for item in chosen:
         out.append(sample(qa, item, "held-out articles"))
@@ -78,41 +71,6 @@ def squad_samples(qa: Any, chosen: Sequence[QAItem], texts: dict[str, str]) -> l
         missed = QAItem(item.id, item.question, ())
         out.append(sample(qa, missed, "held-out articles", sources=misses))
     return out
-
-
-CUT = "answer cut out"
-
-
-def write_cut_corpus(
-    questions: Sequence[SquadQuestion], chosen: Sequence[QAItem], dest: Path
-) -> dict[str, str]:
-    """One file under ``dest`` per chosen question: its paragraph with the sentences that
-    hold its answer cut out (``data.answer_cut_pairs``; none when nothing else is left).
-    Returns question id -> source. Files of questions no longer chosen are removed."""
-    from citeqa.training.data import answer_cut_pairs
-
-    wanted = {item.id for item in chosen}
-    cut = answer_cut_pairs([q for q in questions if q.id in wanted], 1.0, seed=0)
-    sources = {pair.id.removesuffix("-cut"): f"{pair.id}.txt" for pair in cut}
-    dest.mkdir(parents=True, exist_ok=True)
-    for old in dest.glob("*.txt"):
-        if old.name not in sources.values():
-            old.unlink()
-    for pair in cut:
-        path = dest / f"{pair.id}.txt"
-        if not path.exists() or path.read_text(encoding="utf-8") != pair.context:
-            path.write_text(pair.context, encoding="utf-8")
-    return sources
-
-
-def cut_samples(qa: Any, chosen: Sequence[QAItem], sources: dict[str, str]) -> list[Sample]:
-    """Each chosen question with a cut paragraph, asked over that paragraph alone: it is
-    unanswerable there."""
-    return [
-        sample(qa, QAItem(item.id, item.question, ()), CUT, sources=frozenset({sources[item.id]}))
-        for item in chosen
-        if item.id in sources
-    ]
 
 
 def fit(samples: Sequence[Sample]) -> abstain.Calibration:
