@@ -136,7 +136,7 @@ def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None
 )
 def test_bf16_weights_give_the_answers_fp32_gives(qa: QA) -> None:
     """The Linear weights are cast to bf16 once at load: the model must still read, and give
-    the spans and the decisions to abstain that the fp32 model gives."""
+    the spans the fp32 model gives, with confidences close to its."""
     fp32 = SpanReader(qa.index, settings=SpanSettings(bf16=False))
     assert isinstance(qa.reader, SpanReader) and qa.reader.model.qa_outputs.weight.dtype == (
         torch.bfloat16
