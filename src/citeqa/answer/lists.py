@@ -24,7 +24,8 @@ _LIST_SEP = re.compile(rf"{_SEP}(?:(?:and|or)\s+)?|\s+(?:and|or)\s+")
 def whole_list(text: str, a: int, b: int) -> tuple[int, int]:
     """``text[a:b]`` widened to the whole list it is part of, when it is a list of at least
     two items and the text around it goes on with that list's items."""
-    items = _LIST_SEP.split(text[a:b])
+    span = text[a:b]
+    items = _LIST_SEP.split(span)
     if len(items) < 2 or not all(items):
         return a, b
     names = all(re.fullmatch(_NAME, item) for item in items)
@@ -32,14 +33,14 @@ def whole_list(text: str, a: int, b: int) -> tuple[int, int]:
     item = _NAME if names else rf"{_WORD}(?:\s+{_WORD}){{0,{min(longest, 4) - 1}}}"
     if not names and not all(re.fullmatch(item, i) for i in items):
         return a, b
-    if re.search(_LAST, text[a:b]):  # closed by its "and": nothing more to its right
+    if re.search(_LAST, span):  # closed by its "and": nothing more to its right
         end = b
     else:
         after = re.match(rf"(?:{_SEP}{item})*{_LAST}{item}\b", text[b:])
         if after is None:
             return a, b
         end = b + after.end()
-    if "," not in text[a:b]:
+    if "," not in span:
         return a, end  # "Alibaba and TVB" after "In Beijing, " starts no list there
     before = re.search(rf"(?<![\w'’-])(?:{item}{_SEP})+$", text[:a])
     return (before.start() if before is not None else a), end

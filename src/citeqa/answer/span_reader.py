@@ -123,8 +123,8 @@ class SpanReader:
         sentence = _sentence_of(passage, passage.start + a, passage.start + b)
         if self.settings.whole_names:
             a, b = _whole_name(passage, sentence, a, b, _names(question, kind, sentence.text))
-        if self.settings.whole_lists:
-            a, b = whole_list(passage.text, a, b)
+        if self.settings.whole_lists and (widened := whole_list(passage.text, a, b)) != (a, b):
+            a, b = widened
             sentence = _sentence_of(passage, passage.start + a, passage.start + b)
         typed = kind not in qt.TYPED or _has_type(passage.text[a:b], kind)
         null = min(g.null_score for g, _ in guesses)
