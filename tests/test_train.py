@@ -238,6 +238,71 @@ def test_answer_cut_pairs_keep_the_rest_of_the_paragraph_and_no_answer() -> None
         answer_cut_pairs(questions, -0.1, 13)
 
 
+def test_swapped_name_pairs_ask_about_a_name_the_paragraph_never_mentions() -> None:
+    from citeqa.training.data import swapped_name_pairs
+
+    beyonce = "Beyoncé rose to fame in the late 1990s as the lead singer of Destiny's Child."
+    chopin = "Frédéric Chopin was a Polish composer. He left Warsaw in 1830."
+    questions = [
+        _question("b1", 0, beyonce, "When did Beyoncé rise to fame?", "the late 1990s"),
+        _question("b2", 0, beyonce, "Which group was Beyoncé the lead singer of?", "Destiny"),
+        _question("c1", 1, chopin, "When did Chopin leave Warsaw?", "1830"),
+        _question("c2", 1, chopin, "What was Chopin's nationality?", "Polish"),
+        _question("x1", 1, chopin, "What was his nationality?", "Polish"),  # names nothing
+    ]
+    pairs = swapped_name_pairs(questions, 1.0, 13)  # type: ignore[arg-type]
+    by_id = {q.id: q for q in questions}  # type: ignore[attr-defined]
+    assert sorted(p.id for p in pairs) == ["b1-swap", "b2-swap", "c1-swap", "c2-swap"]
+    for pair in pairs:
+        source = by_id[pair.id.removesuffix("-swap")]
+        assert not pair.answerable and pair.context == source.context
+        gone = [w for w in source.question.split() if w not in pair.question.split()]
+        new = [w for w in pair.question.split() if w not in source.question.split()]
+        # one name the paragraph mentions became one it never does, the rest kept
+        assert gone and new and all(w.casefold() not in pair.context.casefold() for w in new)
+    # a name swapped within one article's world when it has one: a one-word name from the
+    # other paragraph's questions for "Beyoncé"
+    swapped = {p.id: p.question for p in pairs}
+    assert swapped["b1-swap"] in {"When did Chopin rise to fame?", "When did Warsaw rise to fame?"}
+    assert swapped["c1-swap"] in {
+        "When did Beyoncé leave Warsaw?",
+        "When did Chopin leave Beyoncé?",
+    }
+    assert swapped_name_pairs(questions, 0.0, 13) == []  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="swap negatives share"):
+        swapped_name_pairs(questions, 2.0, 13)  # type: ignore[arg-type]
+
+
+def test_swapped_name_pairs_on_real_squad_are_seeded_and_never_name_the_paragraph() -> None:
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.training.data import swapped_name_pairs
+
+    _, questions = load_squad(SAMPLE)
+    pairs = swapped_name_pairs(questions, 1.0, 13)
+    assert pairs and pairs == swapped_name_pairs(questions, 1.0, 13)
+    by_id = {q.id: q for q in questions}
+    for pair in pairs:
+        source = by_id[pair.id.removesuffix("-swap")]
+        assert pair.question != source.question and not pair.answers
+        assert (pair.title, pair.paragraph, pair.context) == (
+            source.title,
+            source.paragraph,
+            source.context,
+        )
+
+
+def test_margin_auc_ranks_answerable_text_above_the_rest() -> None:
+    import math
+
+    from citeqa.training.validate import margin_auc
+
+    assert margin_auc([3.0, 2.0], [1.0, -1.0]) == 1.0
+    assert margin_auc([1.0, -1.0], [3.0, 2.0]) == 0.0
+    assert margin_auc([1.0, 3.0], [2.0, 0.0]) == 0.75
+    # a reader that found no span at all ranks below everything else
+    assert margin_auc([-5.0], [-math.inf]) == 1.0
+
+
 def test_length_batches_cover_every_window_once_and_pad_little() -> None:
     import random
 
@@ -263,11 +328,18 @@ def test_each_epoch_is_exported_with_its_validation_figures(tmp_path: Path) -> N
     record = json.loads((tmp_path / "epoch1" / "training.json").read_text())
     figures = record["validation"][SAMPLE.stem]
     assert figures["questions"] > 0 and 0.0 <= figures["f1"] <= 100.0
+    # and how well the null score tells the question's paragraph from text that does not
+    # answer it, for every kind of "no answer here" pair, whatever the run trained on
+    for kind in ("other paragraph", "answer cut out", "name swapped"):
+        null = figures["null_auc"][kind]
+        assert null["pairs"] > 0 and 0.0 <= null["auc"] <= 1.0
     assert (tmp_path / "epoch1" / "model.safetensors").exists()
     assert not (tmp_path / "epoch2").exists()  # the last epoch is the final reader
 
 
-@pytest.mark.parametrize("flag", ["--negatives", "--cut-negatives", "--attention-dropout"])
+@pytest.mark.parametrize(
+    "flag", ["--negatives", "--cut-negatives", "--swap-negatives", "--attention-dropout"]
+)
 @pytest.mark.parametrize("share", ["1.5", "-0.1", "half", "nan"])
 def test_train_reader_rejects_a_bad_share_before_loading(
     flag: str, share: str, capsys: pytest.CaptureFixture[str]

@@ -43,6 +43,13 @@ def add(sub: Any) -> None:
         help="share of questions also asked of their own paragraph with the answer cut out",
     )
     p.add_argument(
+        "--swap-negatives",
+        type=share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of questions also asked of their own paragraph about a name it never mentions",
+    )
+    p.add_argument(
         "--dropout", type=share, default=0.0, help="hidden and attention dropout (default 0)"
     )
     p.add_argument(
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         extra=tuple(str(e) for e in args.extra),
         negatives=args.negatives,
         cut_negatives=args.cut_negatives,
+        swap_negatives=args.swap_negatives,
         dropout=args.dropout,
         attention_dropout=args.attention_dropout,
         bf16=not args.fp32,

@@ -36,6 +36,9 @@ class TrainConfig:
     cut_negatives: float = 0.0
     """Share of the answerable questions also asked of their own paragraph with the
     sentences holding the answer cut out (``data.answer_cut_pairs``)."""
+    swap_negatives: float = 0.0
+    """Share of the answerable questions also asked, over their own paragraph, about a
+    name it never mentions (``data.swapped_name_pairs``)."""
     dropout: float = 0.0
     """Hidden dropout, and attention dropout unless ``attention_dropout`` is given. Off by
     default: on 2 cores its random masks cost 41% of a step (MODEL_CARD.md); a run of more

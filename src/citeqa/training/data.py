@@ -2,16 +2,19 @@
 here" pairs, and windows of tokens batched by length.
 
 Every question of the training files is a target with every gold answer, plus "no answer
-here" examples that pair a question with the paragraph of its own article that BM25 ranks
-closest to it but that holds none of its answers, trained to point at [CLS]. These teach
-the null score what a retrieval miss looks like, the open setting's real failure. A seeded
-handful of articles is held out for validation and threshold fitting; the dev sets are test
-sets, and a training file sharing an article with them is refused.
+here" examples trained to point at [CLS]: a question with the paragraph of its own article
+that BM25 ranks closest to it but that holds none of its answers (a retrieval miss, the
+open setting's real failure), and, by choice, with its own paragraph less the answer's
+sentences, or its own paragraph asked about a name that paragraph never mentions (near
+misses, as SQuAD v2.0's unanswerable questions are). A seeded handful of articles is held
+out for validation and threshold fitting; the dev sets are test sets, and a training file
+sharing an article with them is refused.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -103,6 +106,62 @@ def answer_cut_pairs(
     return pairs
 
 
+_NAME = re.compile(r"\b(?:[A-Z]\w*(?:-[A-Z]\w*)*(?:\s+[A-Z]\w*(?:-[A-Z]\w*)*)*|1\d{3}|20\d{2})\b")
+"""A run of capitalised words (without a possessive's), or a year."""
+
+
+def _names(question: str) -> list[str]:
+    """The question's names and years, less its first word (capitalised as a sentence's)."""
+    return [m.group() for m in _NAME.finditer(question) if m.start() > 0]
+
+
+def _shape(name: str) -> str:
+    return "year" if name.isdigit() else f"{min(len(name.split()), 3)} words"
+
+
+def swapped_name_pairs(
+    questions: list[SquadQuestion], share: float, seed: int
+) -> list[SquadQuestion]:
+    """For a seeded ``share`` of the answerable questions that name something their
+    paragraph mentions, the question with that name swapped for one of the same shape (a
+    year, or as many words) that the paragraph never mentions, over the same paragraph,
+    with no answer: "Who did Anwar Sadat succeed?" becomes "Who did Gamal Nasser
+    succeed?". The new name comes from another question about the same article when one
+    fits, so it is of the article's world, else from any article. These teach the null
+    score that text on the question's topic, in its words, may still not be about what it
+    asks, as in SQuAD v2.0's entity-swap questions."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"swap negatives share must be in [0, 1], got {share}")
+    named: dict[tuple[str, str], list[str]] = defaultdict(list)  # (title, shape) -> names
+    for q in questions:
+        for name in sorted(set(_names(q.question))):
+            named[q.title, _shape(name)].append(name)
+    anywhere: dict[str, list[str]] = defaultdict(list)
+    for (_, shape), names in sorted(named.items()):
+        anywhere[shape] += names
+    rng = random.Random(f"{seed}-swap")
+    pairs = []
+    for q in questions:
+        if not q.answerable or rng.random() >= share:
+            continue
+        folded = q.context.casefold()
+        mentioned = [n for n in _names(q.question) if n.casefold() in folded]
+        if not mentioned:
+            continue
+        name = rng.choice(mentioned)
+        shape = _shape(name)
+        fits = sorted({n for n in named[q.title, shape] if n.casefold() not in folded})
+        if not fits:
+            draws = (rng.choice(anywhere[shape]) for _ in range(20))
+            fits = [next((n for n in draws if n.casefold() not in folded), "")]
+        if fits[0]:
+            question = q.question.replace(name, rng.choice(fits), 1)
+            pairs.append(
+                replace(q, id=f"{q.id}-swap", question=question, answers=(), answer_starts=())
+            )
+    return pairs
+
+
 def featurize(
     tokenizer: Any, questions: list[SquadQuestion], max_length: int, stride: int
 ) -> list[dict[str, list[int]]]:
@@ -180,7 +239,12 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
 
 
 def training_questions(
-    path: Path, n_val: int, seed: int, negatives: float, cut_negatives: float = 0.0
+    path: Path,
+    n_val: int,
+    seed: int,
+    negatives: float,
+    cut_negatives: float = 0.0,
+    swap_negatives: float = 0.0,
 ) -> tuple[list[SquadQuestion], list[SquadQuestion], int]:
     """(training questions with their "no answer here" pairs, validation questions, how
     many of the training questions are such pairs) of one SQuAD-format file."""
@@ -189,4 +253,16 @@ def training_questions(
     _, val_qs = load_squad(path, articles=frozenset(val_titles))
     pairs = no_answer_pairs(train_qs, negatives, seed)
     pairs += answer_cut_pairs(train_qs, cut_negatives, seed)
+    pairs += swapped_name_pairs(train_qs, swap_negatives, seed)
     return train_qs + pairs, val_qs, len(pairs)
+
+
+def validation_negatives(
+    questions: list[SquadQuestion], seed: int
+) -> dict[str, list[SquadQuestion]]:
+    """Every kind of "no answer here" pair, made from each held-out question."""
+    return {
+        "other paragraph": no_answer_pairs(questions, 1.0, seed),
+        "answer cut out": answer_cut_pairs(questions, 1.0, seed),
+        "name swapped": swapped_name_pairs(questions, 1.0, seed),
+    }

@@ -24,7 +24,13 @@ from citeqa.evaluation.squad import (
     held_out_articles,
 )
 from citeqa.training.config import TrainConfig
-from citeqa.training.data import collate, featurize, length_batches, training_questions
+from citeqa.training.data import (
+    collate,
+    featurize,
+    length_batches,
+    training_questions,
+    validation_negatives,
+)
 from citeqa.training.validate import evaluate_gold
 
 log = logging.getLogger(__name__)
@@ -82,11 +88,20 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
 
 
 def _validate(config: TrainConfig, plan: _Plan, model: Any, tokenizer: Any) -> dict[str, Any]:
-    """EM and F1 on each file's held-out questions, the model given their own paragraph;
+    """EM and F1 on each file's held-out questions, the model given their own paragraph,
+    and how well its null score tells those paragraphs from three kinds of text that do
+    not answer them, made from the same held-out questions whatever the run trained on;
     the model is left in eval mode."""
     model.eval()
     metrics = {
-        name: evaluate_gold(model, tokenizer, qs, config.max_length, config.stride)
+        name: evaluate_gold(
+            model,
+            tokenizer,
+            qs,
+            config.max_length,
+            config.stride,
+            negatives=validation_negatives(qs, config.seed),
+        )
         for name, qs in plan.validation.items()
     }
     log.info("validation: %s", metrics)
@@ -104,7 +119,12 @@ def _questions(
         path = Path(name)
         n_val = held_out_articles(path, first=i == 0, val_articles=config.val_articles)
         qs, val_qs, n = training_questions(
-            path, n_val, config.seed, config.negatives, config.cut_negatives
+            path,
+            n_val,
+            config.seed,
+            config.negatives,
+            config.cut_negatives,
+            config.swap_negatives,
         )
         train_qs += qs
         val_sets[path.stem] = val_qs

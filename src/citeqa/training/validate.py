@@ -1,10 +1,12 @@
-"""A saved reader's EM and F1 when it is given each question's own paragraph: the
-validation figure of ``citeqa train-reader``."""
+"""The validation figures of ``citeqa train-reader``: a reader's EM and F1 when it is given
+each question's own paragraph, and how well its [CLS] "no answer" score tells those
+paragraphs from ones that do not answer the question."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,23 +63,60 @@ def predict_gold(
 
 
 def evaluate_gold(
-    model: Any, tokenizer: Any, questions: list[SquadQuestion], max_length: int, stride: int
+    model: Any,
+    tokenizer: Any,
+    questions: list[SquadQuestion],
+    max_length: int,
+    stride: int,
+    negatives: Mapping[str, list[SquadQuestion]] | None = None,
 ) -> dict[str, Any]:
-    """EM/F1 on answerable questions, reader given the gold paragraph; no-answer ignored."""
+    """EM/F1 on answerable questions, reader given the gold paragraph; no-answer ignored.
+    With ``negatives`` (kind -> questions over text that does not answer them), also the
+    ROC AUC, per kind, of the span score less the null score: how often an answerable
+    question's margin beats a negative's, the abstention's main evidence."""
     em = f1 = 0.0
-    n = 0
+    margins = []
     started = time.perf_counter()
     for q in questions:
         if not q.answerable:
             continue
-        text, _, _ = predict_gold(model, tokenizer, q.question, q.context, max_length, stride)
+        text, score, null = predict_gold(
+            model, tokenizer, q.question, q.context, max_length, stride
+        )
         em += best_over("em", text, q.answers)
         f1 += best_over("f1", text, q.answers)
-        n += 1
-    ms = (time.perf_counter() - started) * 1000 / max(1, n)
-    return {
+        margins.append(score - null)
+    n = len(margins)
+    out: dict[str, Any] = {
         "questions": n,
         "em": 100 * em / max(1, n),
         "f1": 100 * f1 / max(1, n),
-        "ms_per_question": ms,
+        "ms_per_question": (time.perf_counter() - started) * 1000 / max(1, n),
     }
+    aucs = {}
+    for kind, negs in (negatives or {}).items():
+        if negs and margins:
+            neg_margins = [_margin(model, tokenizer, q, max_length, stride) for q in negs]
+            aucs[kind] = {"pairs": len(negs), "auc": margin_auc(margins, neg_margins)}
+    if aucs:
+        out["null_auc"] = aucs
+    return out
+
+
+def margin_auc(answerable: list[float], unanswerable: list[float]) -> float:
+    """ROC AUC of the margin as a score for "this text answers the question"."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = [1] * len(answerable) + [0] * len(unanswerable)
+    scores = [_finite(m) for m in answerable + unanswerable]
+    return float(roc_auc_score(labels, scores))
+
+
+def _margin(model: Any, tokenizer: Any, q: SquadQuestion, max_length: int, stride: int) -> float:
+    _, score, null = predict_gold(model, tokenizer, q.question, q.context, max_length, stride)
+    return score - null
+
+
+def _finite(x: float) -> float:
+    """A reader that found no span at all is as sure a "no" as there is."""
+    return x if math.isfinite(x) else -1e9
