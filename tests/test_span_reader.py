@@ -131,6 +131,38 @@ def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None
         assert g0.score == pytest.approx(g1.score, abs=1e-3)
 
 
+@pytest.mark.parametrize("by_margin", [True, False])
+def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
+    qa: QA, by_margin: bool
+) -> None:
+    """Over three passages, the reading is the guess with the best span score less its
+    own window's [CLS] score (or, switched off, the best span score), and on at least one
+    of these questions the two rules disagree, so the choice is tested."""
+    from citeqa.answer.span_reader import _trim
+
+    settings = SpanSettings(whole_names=False, whole_lists=False, by_margin=by_margin)
+    reader = SpanReader(qa.index, settings=settings)
+    disagree = 0
+    for question in (
+        "Which Hong Kong studios will Youku collaborate with?",
+        "Which of Hong Kong's industries is AMEG's investment meant to revitalize?",
+        "How much is Alibaba investing in Hong Kong?",
+        "What is AMEG?",
+    ):
+        query = qa.embedder.encode([question])[0]
+        hits = qa.retriever.search(question, query, 5)[:3]
+        guesses = reader._guesses(question, hits)
+        by_score = max(guesses, key=lambda g: g[0].score)
+        by_gap = max(guesses, key=lambda g: g[0].score - g[0].null_score)
+        disagree += by_score[0] != by_gap[0]
+        guess, hit = by_gap if by_margin else by_score
+        reading = reader.read(question, query, hits)
+        assert reading is not None and reading.hit.passage == hit.passage
+        a, b = _trim(hit.passage.text, guess.start, guess.end)
+        assert (reading.start, reading.end) == (hit.passage.start + a, hit.passage.start + b)
+    assert disagree >= 1
+
+
 @pytest.mark.skipif(
     not torch.ops.mkldnn._is_mkldnn_bf16_supported(), reason="this CPU has no native bf16"
 )
