@@ -34,8 +34,8 @@ def raw(home: Path, source: str) -> str:
             "TVB, Shaw Brothers Pictures, and Media Asia Group",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="lists: the span reader's best span comes from another passage"
-                " (README, known limits)",
+                reason="lists: the span reader's best span takes in the clause before the"
+                " list and stops an item short (README, known limits)",
             ),
         ),
         ("What is AMEG?", "Alibaba Digital Media and Entertainment Group"),
