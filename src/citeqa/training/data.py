@@ -110,9 +110,9 @@ _NAME = re.compile(r"\b(?:[A-Z]\w*(?:-[A-Z]\w*)*(?:\s+[A-Z]\w*(?:-[A-Z]\w*)*)*|1
 """A run of capitalised words (without a possessive's), or a year."""
 
 
-def _names(question: str) -> list[str]:
+def _names(question: str) -> list[re.Match[str]]:
     """The question's names and years, less its first word (capitalised as a sentence's)."""
-    return [m.group() for m in _NAME.finditer(question) if m.start() > 0]
+    return [m for m in _NAME.finditer(question) if m.start() > 0]
 
 
 def _shape(name: str) -> str:
@@ -134,7 +134,7 @@ def swapped_name_pairs(
         raise ValueError(f"swap negatives share must be in [0, 1], got {share}")
     named: dict[tuple[str, str], list[str]] = defaultdict(list)  # (title, shape) -> names
     for q in questions:
-        for name in sorted(set(_names(q.question))):
+        for name in sorted({m.group() for m in _names(q.question)}):
             named[q.title, _shape(name)].append(name)
     anywhere: dict[str, list[str]] = defaultdict(list)
     for (_, shape), names in sorted(named.items()):
@@ -145,17 +145,18 @@ def swapped_name_pairs(
         if not q.answerable or rng.random() >= share:
             continue
         folded = q.context.casefold()
-        mentioned = [n for n in _names(q.question) if n.casefold() in folded]
+        mentioned = [m for m in _names(q.question) if m.group().casefold() in folded]
         if not mentioned:
             continue
-        name = rng.choice(mentioned)
-        shape = _shape(name)
+        found = rng.choice(mentioned)
+        shape = _shape(found.group())
         fits = sorted({n for n in named[q.title, shape] if n.casefold() not in folded})
         if not fits:
             draws = (rng.choice(anywhere[shape]) for _ in range(20))
             fits = [next((n for n in draws if n.casefold() not in folded), "")]
         if fits[0]:
-            question = q.question.replace(name, rng.choice(fits), 1)
+            new = rng.choice(fits)
+            question = q.question[: found.start()] + new + q.question[found.end() :]
             pairs.append(
                 replace(q, id=f"{q.id}-swap", question=question, answers=(), answer_starts=())
             )
