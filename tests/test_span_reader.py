@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from citeqa import QA
 from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings, model_available
 from citeqa.evaluation.metrics import exact_match
+from citeqa.types import Hit
 
 from conftest import REPO
 
@@ -131,6 +133,12 @@ def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None
         assert g0.score == pytest.approx(g1.score, abs=1e-3)
 
 
+def _retrieve(qa: QA, question: str) -> tuple[np.ndarray, list[Hit]]:
+    """The question's vector and its top five passages, as ``QA.ask`` retrieves them."""
+    query = qa.embedder.encode([question])[0]
+    return query, list(qa.retriever.search(question, query, 5))
+
+
 @pytest.mark.parametrize("by_margin", [True, False])
 def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     qa: QA, by_margin: bool
@@ -149,8 +157,8 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
         "How much is Alibaba investing in Hong Kong?",
         "What is AMEG?",
     ):
-        query = qa.embedder.encode([question])[0]
-        hits = qa.retriever.search(question, query, 5)[:3]
+        query, hits = _retrieve(qa, question)
+        hits = hits[:3]
         guesses = reader._guesses(question, hits)
         by_score = max(guesses, key=lambda g: g[0].score)
         by_gap = max(guesses, key=lambda g: g[0].score - g[0].null_score)
@@ -180,8 +188,7 @@ def test_bf16_weights_give_the_answers_fp32_gives(qa: QA) -> None:
         "How much is Alibaba investing in Hong Kong?",
         "Who is the CEO of Alibaba?",
     ):
-        query = qa.embedder.encode([question])[0]
-        hits = qa.retriever.search(question, query, 5)
+        query, hits = _retrieve(qa, question)
         ours, theirs = qa.reader.read(question, query, hits), fp32.read(question, query, hits)
         assert ours is not None and theirs is not None
         assert (ours.start, ours.end) == (theirs.start, theirs.end)
