@@ -108,3 +108,19 @@ def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
     # only acronyms, and only "what is" questions
     assert _names("What is Damai?", qt.DEFINITION, said) == []
     assert _names("How much is AMEG pouring?", qt.MONEY, said) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "holds"),
+    [
+        ("US$640 million", True),
+        ("HK$5 billion", True),
+        ("twenty films", True),
+        ("2.3%", True),
+        ("colossal", False),
+        ("multi-million dollar", False),
+        ("someone", False),  # "one" only as a whole word
+    ],
+)
+def test_has_number(text: str, holds: bool) -> None:
+    assert at.has_number(text) is holds

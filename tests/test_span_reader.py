@@ -125,7 +125,7 @@ def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None
     assert isinstance(reader, SpanReader)
     question = "Which body is rolling out funding programs to rejuvenate the film industry?"
     top = qa.retriever.search(question, qa.embedder.encode([question])[0], 1)[0]
-    guesses = reader._guesses(question, [top, top])
+    guesses = reader._guesses(question, [top, top], numbers=False)
     half = len(guesses) // 2
     assert half >= 1 and len(guesses) == 2 * half
     for (g0, _), (g1, _) in zip(guesses[:half], guesses[half:], strict=True):
@@ -148,7 +148,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     of these questions the two rules disagree, so the choice is tested."""
     from citeqa.answer.span_reader import _trim
 
-    settings = SpanSettings(whole_names=False, whole_lists=False, by_margin=by_margin)
+    settings = SpanSettings(whole_names=False, whole_lists=False, by_margin=by_margin, money=False)
     reader = SpanReader(qa.index, settings=settings)
     disagree = 0
     for question in (
@@ -159,7 +159,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     ):
         query, hits = _retrieve(qa, question)
         hits = hits[:3]
-        guesses = reader._guesses(question, hits)
+        guesses = reader._guesses(question, hits, numbers=False)
         by_score = max(guesses, key=lambda g: g[0].score)
         by_gap = max(guesses, key=lambda g: g[0].score - g[0].null_score)
         disagree += by_score[0] != by_gap[0]
@@ -169,6 +169,30 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
         a, b = _trim(hit.passage.text, guess.start, guess.end)
         assert (reading.start, reading.end) == (hit.passage.start + a, hit.passage.start + b)
     assert disagree >= 1
+
+
+def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa: QA) -> None:
+    """With ``money``, a "How much…" question about money gets the best span, by its
+    margin, among those holding a number; other questions read as they would without."""
+    from citeqa.answer.answer_types import has_number
+    from citeqa.answer.span_reader import _trim
+
+    free = SpanReader(qa.index, settings=SpanSettings(money=False))
+    question = "How much is Alibaba investing in Hong Kong?"
+    query, hits = _retrieve(qa, question)
+    hits = hits[:3]
+    numbered = qa.reader._guesses(question, hits, numbers=True)
+    assert numbered and all(has_number(h.passage.text[g.start : g.end]) for g, h in numbered)
+    guess, hit = max(numbered, key=lambda g: g[0].score - g[0].null_score)
+    reading = qa.reader.read(question, query, hits)
+    assert reading is not None and reading.hit.passage == hit.passage
+    lo, hi = _trim(hit.passage.text, guess.start, guess.end)
+    assert (reading.start, reading.end) == (hit.passage.start + lo, hit.passage.start + hi)
+    for other in ("What is AMEG?", "Which Hong Kong studios will Youku collaborate with?"):
+        query, hits = _retrieve(qa, other)
+        ours, theirs = qa.reader.read(other, query, hits), free.read(other, query, hits)
+        assert ours is not None and theirs is not None
+        assert (ours.start, ours.end) == (theirs.start, theirs.end)
 
 
 @pytest.mark.skipif(

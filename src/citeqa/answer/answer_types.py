@@ -118,6 +118,14 @@ _DEMONYMS = frozenset(
 )
 
 
+_HOLDS_NUMBER = re.compile(rf"\d|\b{_NUM_WORDS}\b", _I)
+
+
+def has_number(text: str) -> bool:
+    """Whether ``text`` holds a number, in digits or in words."""
+    return bool(_HOLDS_NUMBER.search(text))
+
+
 def typed_spans(sentence: str, kind: str) -> list[Candidate]:
     """Spans of ``sentence`` that are an answer of ``kind``."""
     if kind in (MONEY, PERCENT, NUMBER, DATE, DURATION):

@@ -6,7 +6,7 @@ the original BERT SQuAD recipe; the null score is the [CLS] pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +31,10 @@ def best_span(
     window: int = 0,
     max_tokens: int = 30,
     top_n: int = 20,
+    accept: Callable[[int, int], bool] | None = None,
 ) -> SpanGuess | None:
-    """The best context span of one window, or None when the window has no context."""
+    """The best context span of one window, or None when the window has no context.
+    ``accept`` (character offsets -> bool), when given, rules spans out."""
     idx = [i for i, keep in enumerate(context_mask) if keep]
     if not idx:
         return None
@@ -47,7 +49,9 @@ def best_span(
             if j < i or j - i + 1 > max_tokens:
                 continue
             score = float(s[i] + e[j])
-            if best is None or score > best[0]:
+            if best is not None and score <= best[0]:
+                continue
+            if accept is None or accept(offsets[i][0], offsets[j][1]):
                 best = (score, int(i), int(j))
     if best is None:
         return None
@@ -71,7 +75,15 @@ class Window:
     offsets: list[list[int]]
     sequence_ids: list[int | None]
 
-    def best(self, lo: int, hi: int, *, max_tokens: int, window: int) -> SpanGuess | None:
+    def best(
+        self,
+        lo: int,
+        hi: int,
+        *,
+        max_tokens: int,
+        window: int,
+        accept: Callable[[int, int], bool] | None = None,
+    ) -> SpanGuess | None:
         """The best span of this window inside characters ``lo:hi`` of its text."""
         mask = [
             sid == 1 and lo <= a and b <= hi and b > a
@@ -84,4 +96,5 @@ class Window:
             mask,
             window=window,
             max_tokens=max_tokens,
+            accept=accept,
         )

@@ -1,0 +1,41 @@
+"""Span decoding from start/end logits (``answer/span.py``), on hand-made logits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from citeqa.answer.span import best_span
+
+# [CLS] then four context tokens, each three characters wide.
+OFFSETS = [[0, 0], [0, 3], [4, 7], [8, 11], [12, 15]]
+MASK = [False, True, True, True, True]
+
+
+def test_the_best_span_is_the_highest_start_plus_end() -> None:
+    start = np.array([1.0, 0.0, 5.0, 1.0, 2.0])
+    end = np.array([2.0, 0.0, 1.0, 4.0, 3.0])
+    guess = best_span(start, end, OFFSETS, MASK)
+    assert guess is not None
+    assert (guess.start, guess.end, guess.score, guess.null_score) == (4, 11, 9.0, 3.0)
+
+
+def test_an_end_before_its_start_or_a_span_too_long_is_never_chosen() -> None:
+    start = np.array([0.0, 0.0, 0.0, 5.0, 0.0])
+    end = np.array([0.0, 0.0, 5.0, 0.0, 1.0])
+    guess = best_span(start, end, OFFSETS, MASK)
+    assert guess is not None and (guess.start, guess.end) == (8, 15)
+    short = best_span(start, end, OFFSETS, MASK, max_tokens=1)
+    assert short is not None and short.end - short.start == 3
+
+
+def test_accept_rules_spans_out_and_the_best_of_the_rest_wins() -> None:
+    start = np.array([0.0, 0.0, 5.0, 1.0, 2.0])
+    end = np.array([0.0, 0.0, 1.0, 4.0, 2.0])
+    guess = best_span(start, end, OFFSETS, MASK, accept=lambda a, b: a >= 8)
+    assert guess is not None and (guess.start, guess.end) == (8, 11)
+    assert best_span(start, end, OFFSETS, MASK, accept=lambda a, b: False) is None
+
+
+def test_a_window_without_context_has_no_span() -> None:
+    logits = np.zeros(5)
+    assert best_span(logits, logits, OFFSETS, [False] * 5) is None
