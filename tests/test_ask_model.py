@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,8 +35,8 @@ def raw(home: Path, source: str) -> str:
             "TVB, Shaw Brothers Pictures, and Media Asia Group",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="lists: the span reader's best span takes in the clause before the"
-                " list and stops an item short (README, known limits)",
+                reason="lists: the span reader's best span is one item ('Media Asia') from"
+                " the second passage, and it abstains (README, known limits)",
             ),
         ),
         ("What is AMEG?", "Alibaba Digital Media and Entertainment Group"),
@@ -88,9 +89,10 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_human_output(home: Path) -> None:
     out = cli(home, "How much is Alibaba investing in Hong Kong?")
     assert out.returncode == 0, out.stderr
-    assert "Answer: $640 million" in out.stdout
-    assert "**$640 million" in out.stdout  # marked in its sentence
-    assert "002_424a6c7695f088a1.txt:" in out.stdout
+    assert re.search(r"^Answer: (US)?\$640 million ", out.stdout, re.M)
+    assert re.search(r"\*\*(US)?\$640 million\*\*", out.stdout)  # marked in its sentence
+    # cited as file:start-end; both articles that give the amount are right
+    assert re.search(r"^  00[12]_[0-9a-f]+\.txt:\d+-\d+ · ", out.stdout, re.M)
 
 
 def test_cli_json_and_abstention(home: Path) -> None:
