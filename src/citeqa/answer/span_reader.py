@@ -93,6 +93,8 @@ class SpanReader:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        from citeqa.bert import span_logits  # torch loads only when a model does
+
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         self.settings = settings
         fitted = model_dir / CALIBRATION
@@ -106,6 +108,7 @@ class SpanReader:
                     layer.to(torch.bfloat16)
         self.model = model.eval()
         self._torch = torch
+        self._span_logits = span_logits
         # Every pass runs in one worker thread, over whatever questions are waiting: each
         # pass already uses every core, so concurrent ones would only fight over them. The
         # worker is also the tokenizer's only user (its Rust objects are not re-entrant).
@@ -194,8 +197,8 @@ class SpanReader:
         torch = self._torch
         bf16 = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16)
         with torch.inference_mode(), bf16:
-            out = self.model(**enc)
-        starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+            start_logits, end_logits = self._span_logits(self.model, enc)
+        starts, ends = start_logits.float().numpy(), end_logits.float().numpy()
         per: list[list[Window]] = [[] for _ in pairs]
         for w, owner in enumerate(owners):
             per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))

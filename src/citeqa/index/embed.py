@@ -136,13 +136,15 @@ class MiniLMEmbedder:
         cores, README); the vectors are equal within float error (tests)."""
         import torch
 
+        from citeqa.bert import hidden_states
+
         model = self.model
         with self._lock:  # a fast tokenizer is not re-entrant
             enc = model.tokenizer(
                 [text], truncation=True, max_length=model.max_seq_length, return_tensors="pt"
             )
         with torch.inference_mode():
-            tokens = model[0].auto_model(**enc).last_hidden_state[0]
+            tokens = hidden_states(model[0].auto_model, enc)[0]
         return normalise(tokens.mean(dim=0, keepdim=True).numpy())
 
 
