@@ -37,6 +37,7 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
         checkpoint_every=1,
         bf16=bf16,
         cut_negatives=0.5,
+        typed=0.5,
         dropout=0.1,
         attention_dropout=0.0,
     )
@@ -291,6 +292,45 @@ def test_swapped_name_pairs_on_real_squad_are_seeded_and_never_name_the_paragrap
         )
 
 
+def test_carelessly_typed_questions_keep_their_answers_and_most_letters() -> None:
+    import random
+
+    from citeqa.evaluation.squad import load_squad
+    from citeqa.training.data import carelessly, carelessly_typed
+
+    rng = random.Random(3)
+    # the question mark goes where there was one, and comes where there was none
+    assert carelessly("What is AMEG?", rng, typo_rate=0.0) == "What is AMEG"
+    assert carelessly("who owns youku", rng, typo_rate=0.0) == "who owns youku?"
+    question = "Which studios will Youku collaborate with?"
+    for _ in range(200):
+        typed = carelessly(question, rng, typo_rate=1.0)
+        words, source = typed.split(), question.rstrip("?").split()
+        assert len(words) == len(source)
+        for new, old in zip(words, source, strict=True):
+            if len(old) < 4:  # short words are left alone
+                assert new == old
+            else:  # one typo: the same first and last letters, the length off by one at most
+                assert new != old or sorted(new) == sorted(old)
+                assert (new[0], new[-1]) == (old[0], old[-1]) and abs(len(new) - len(old)) <= 1
+
+    _, questions = load_squad(SAMPLE)
+    copies = carelessly_typed(questions, 1.0, 13)
+    assert copies and copies == carelessly_typed(questions, 1.0, 13)
+    by_id = {q.id: q for q in questions}
+    for copy in copies:
+        source = by_id[copy.id.removesuffix("-typed")]
+        assert source.answerable and copy.question != source.question
+        assert (copy.context, copy.answers, copy.answer_starts) == (
+            source.context,
+            source.answers,
+            source.answer_starts,
+        )
+    assert len(carelessly_typed(questions, 0.3, 13)) < len(copies)
+    with pytest.raises(ValueError, match="typed share"):
+        carelessly_typed(questions, 1.5, 13)
+
+
 def test_margin_auc_ranks_answerable_text_above_the_rest() -> None:
     import math
 
@@ -333,12 +373,16 @@ def test_each_epoch_is_exported_with_its_validation_figures(tmp_path: Path) -> N
     for kind in ("other paragraph", "answer cut out", "name swapped"):
         null = figures["null_auc"][kind]
         assert null["pairs"] > 0 and 0.0 <= null["auc"] <= 1.0
+    # and the same questions typed in a hurry
+    typed = figures["typed carelessly"]
+    assert set(typed) == {"em", "f1"} and 0.0 <= typed["f1"] <= 100.0
     assert (tmp_path / "epoch1" / "model.safetensors").exists()
     assert not (tmp_path / "epoch2").exists()  # the last epoch is the final reader
 
 
 @pytest.mark.parametrize(
-    "flag", ["--negatives", "--cut-negatives", "--swap-negatives", "--attention-dropout"]
+    "flag",
+    ["--negatives", "--cut-negatives", "--swap-negatives", "--typed", "--attention-dropout"],
 )
 @pytest.mark.parametrize("share", ["1.5", "-0.1", "half", "nan"])
 def test_train_reader_rejects_a_bad_share_before_loading(

@@ -50,6 +50,13 @@ def add(sub: Any) -> None:
         help="share of questions also asked of their own paragraph about a name it never mentions",
     )
     p.add_argument(
+        "--typed",
+        type=share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of questions also asked as typed in a hurry: no question mark, typos",
+    )
+    p.add_argument(
         "--dropout", type=share, default=0.0, help="hidden and attention dropout (default 0)"
     )
     p.add_argument(
@@ -88,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         negatives=args.negatives,
         cut_negatives=args.cut_negatives,
         swap_negatives=args.swap_negatives,
+        typed=args.typed,
         dropout=args.dropout,
         attention_dropout=args.attention_dropout,
         bf16=not args.fp32,

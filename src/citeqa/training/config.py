@@ -39,6 +39,9 @@ class TrainConfig:
     swap_negatives: float = 0.0
     """Share of the answerable questions also asked, over their own paragraph, about a
     name it never mentions (``data.swapped_name_pairs``)."""
+    typed: float = 0.0
+    """Share of the answerable questions also asked as typed in a hurry, with the same
+    answers: question mark dropped, typos (``data.carelessly_typed``)."""
     dropout: float = 0.0
     """Hidden dropout, and attention dropout unless ``attention_dropout`` is given. Off by
     default: on 2 cores its random masks cost 41% of a step (MODEL_CARD.md); a run of more

@@ -25,6 +25,7 @@ from citeqa.evaluation.squad import (
 )
 from citeqa.training.config import TrainConfig
 from citeqa.training.data import (
+    carelessly_typed,
     collate,
     featurize,
     length_batches,
@@ -91,10 +92,12 @@ def _validate(config: TrainConfig, plan: _Plan, model: Any, tokenizer: Any) -> d
     """EM and F1 on each file's held-out questions, the model given their own paragraph,
     and how well its null score tells those paragraphs from three kinds of text that do
     not answer them, made from the same held-out questions whatever the run trained on;
-    the model is left in eval mode."""
+    and EM and F1 on the same questions typed in a hurry (``data.carelessly``). The model
+    is left in eval mode."""
     model.eval()
-    metrics = {
-        name: evaluate_gold(
+    metrics = {}
+    for name, qs in plan.validation.items():
+        metrics[name] = evaluate_gold(
             model,
             tokenizer,
             qs,
@@ -102,8 +105,14 @@ def _validate(config: TrainConfig, plan: _Plan, model: Any, tokenizer: Any) -> d
             config.stride,
             negatives=validation_negatives(qs, config.seed),
         )
-        for name, qs in plan.validation.items()
-    }
+        typed = evaluate_gold(
+            model,
+            tokenizer,
+            carelessly_typed(qs, 1.0, config.seed),
+            config.max_length,
+            config.stride,
+        )
+        metrics[name]["typed carelessly"] = {"em": typed["em"], "f1": typed["f1"]}
     log.info("validation: %s", metrics)
     return metrics
 
@@ -125,6 +134,7 @@ def _questions(
             config.negatives,
             config.cut_negatives,
             config.swap_negatives,
+            config.typed,
         )
         train_qs += qs
         val_sets[path.stem] = val_qs
