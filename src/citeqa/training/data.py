@@ -6,7 +6,8 @@ here" examples trained to point at [CLS]: a question with the paragraph of its o
 that BM25 ranks closest to it but that holds none of its answers (a retrieval miss, the
 open setting's real failure), and, by choice, with its own paragraph less the answer's
 sentences, or its own paragraph asked about a name that paragraph never mentions (near
-misses, as SQuAD v2.0's unanswerable questions are). A seeded handful of articles is held
+misses, as SQuAD v2.0's unanswerable questions are); by choice too, copies of questions
+as typed in a hurry, with the same answers. A seeded handful of articles is held
 out for validation and threshold fitting; the dev sets are test sets, and a training file
 sharing an article with them is refused.
 """
