@@ -30,14 +30,9 @@ def raw(home: Path, source: str) -> str:
     ("question", "expected"),
     [
         ("How much is Alibaba investing in Hong Kong?", "$640 million"),
-        pytest.param(
+        (
             "Which Hong Kong studios will Youku collaborate with?",
             "TVB, Shaw Brothers Pictures, and Media Asia Group",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="lists: the span reader's best span is one item ('Media Asia') from"
-                " the second passage, and it abstains (README, known limits)",
-            ),
         ),
         ("What is AMEG?", "Alibaba Digital Media and Entertainment Group"),
         ("What does FILMART stand for?", "Hong Kong International Film & TV Market"),

@@ -1,10 +1,11 @@
-"""Whole lists: a span that stops inside a list becomes the whole list, and nothing else."""
+"""Lists: a span that stops inside a list becomes the whole list, and nothing else; what
+counts as a list."""
 
 from __future__ import annotations
 
 import pytest
 
-from citeqa.answer.lists import whole_list
+from citeqa.answer.lists import is_list, one_item, whole_list
 
 VERBS = "Alibaba Pictures reportedly produced, promoted, and distributed over half of it."
 STUDIOS = "Youku will work with TVB, Shaw Brothers Pictures, and Media Asia Group. The deal"
@@ -67,3 +68,38 @@ def test_a_list_does_not_run_over_the_end_of_its_sentence() -> None:
 def test_a_list_closed_by_its_and_takes_nothing_more_on_its_right() -> None:
     text = "Its people have ethnic and religious backgrounds and a large foreign-born share."
     assert widened(text, "ethnic and religious backgrounds") == "ethnic and religious backgrounds"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TVB, Shaw Brothers Pictures, and Media Asia Group",
+        "TVB and Media Asia Group",
+        "television dramas, movies, and live performances",
+        "hunting and grazing",
+        "spinal cord or peripheral ganglia",
+    ],
+)
+def test_lists_of_names_or_of_short_phrases_are_lists(text: str) -> None:
+    assert is_list(text) and not one_item(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Media Asia",  # one item
+        "Hong Kong, China",  # a comma, but no "and" or "or" closing a list
+        "programming skills, are used",  # a clause after the comma
+        "invasive, nor all invasive species",
+        "Interactive Digital Software Association and the",  # stops at a small word
+        "the city's film and television industry has long been a melting pot",  # too long
+        "Alibaba Pictures, a Beijing-based subsidiary with a strong presence, and Youku",
+    ],
+)
+def test_anything_else_is_not_a_list(text: str) -> None:
+    assert not is_list(text)
+
+
+def test_one_item_has_no_separator() -> None:
+    assert one_item("Media Asia Group") and one_item("Hong Kong-produced dramas")
+    assert not one_item("Hong Kong, China") and not one_item("TVB or Shaw")

@@ -125,7 +125,7 @@ def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None
     assert isinstance(reader, SpanReader)
     question = "Which body is rolling out funding programs to rejuvenate the film industry?"
     top = qa.retriever.search(question, qa.embedder.encode([question])[0], 1)[0]
-    guesses = reader._guesses(question, [top, top], numbers=False)
+    guesses = reader._guesses(reader._read_windows(question, [top, top]))
     half = len(guesses) // 2
     assert half >= 1 and len(guesses) == 2 * half
     for (g0, _), (g1, _) in zip(guesses[:half], guesses[half:], strict=True):
@@ -148,7 +148,9 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     of these questions the two rules disagree, so the choice is tested."""
     from citeqa.answer.span_reader import _trim
 
-    settings = SpanSettings(whole_names=False, whole_lists=False, by_margin=by_margin, money=False)
+    settings = SpanSettings(
+        whole_names=False, whole_lists=False, by_margin=by_margin, money=False, lists=False
+    )
     reader = SpanReader(qa.index, settings=settings)
     disagree = 0
     for question in (
@@ -159,7 +161,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     ):
         query, hits = _retrieve(qa, question)
         hits = hits[:3]
-        guesses = reader._guesses(question, hits, numbers=False)
+        guesses = reader._guesses(reader._read_windows(question, hits))
         by_score = max(guesses, key=lambda g: g[0].score)
         by_gap = max(guesses, key=lambda g: g[0].score - g[0].null_score)
         disagree += by_score[0] != by_gap[0]
@@ -175,13 +177,13 @@ def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa:
     """With ``money``, a "How much…" question about money gets the best span, by its
     margin, among those holding a number; other questions read as they would without."""
     from citeqa.answer.answer_types import has_number
-    from citeqa.answer.span_reader import _trim
+    from citeqa.answer.span_reader import _holds_number, _trim
 
     free = SpanReader(qa.index, settings=SpanSettings(money=False))
     question = "How much is Alibaba investing in Hong Kong?"
     query, hits = _retrieve(qa, question)
     hits = hits[:3]
-    numbered = qa.reader._guesses(question, hits, numbers=True)
+    numbered = qa.reader._guesses(qa.reader._read_windows(question, hits), _holds_number)
     assert numbered and all(has_number(h.passage.text[g.start : g.end]) for g, h in numbered)
     guess, hit = max(numbered, key=lambda g: g[0].score - g[0].null_score)
     reading = qa.reader.read(question, query, hits)
@@ -191,6 +193,45 @@ def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa:
     for other in ("What is AMEG?", "Which Hong Kong studios will Youku collaborate with?"):
         query, hits = _retrieve(qa, other)
         ours, theirs = qa.reader.read(other, query, hits), free.read(other, query, hits)
+        assert ours is not None and theirs is not None
+        assert (ours.start, ours.end) == (theirs.start, theirs.end)
+
+
+def test_a_list_question_answered_with_one_item_gets_the_best_list_instead(qa: QA) -> None:
+    """With ``lists``, a question asking for a list whose best span is a single item gets
+    the best span, by its margin, among those that are lists holding that item and beat
+    their window's null score; questions of other kinds read as they would without."""
+    from citeqa.answer.lists import is_list, one_item
+    from citeqa.answer.span_reader import _is_list_with, _trim
+
+    free = SpanReader(qa.index, settings=SpanSettings(lists=False))
+    question = "Which Hong Kong studios will Youku collaborate with?"
+    query, hits = _retrieve(qa, question)
+    alone = free.read(question, query, hits)
+    assert alone is not None
+    lone = alone.hit.passage
+    item = lone.text[alone.start - lone.start : alone.end - lone.start]
+    assert one_item(item)
+    reader = qa.reader
+    assert isinstance(reader, SpanReader)
+    listed = [
+        (g, h)
+        for g, h in reader._guesses(reader._read_windows(question, hits[:3]), _is_list_with(item))
+        if g.score > g.null_score
+    ]
+    assert listed
+    guess, hit = max(listed, key=lambda g: g[0].score - g[0].null_score)
+    reading = reader.read(question, query, hits)
+    assert reading is not None and reading.hit.passage == hit.passage
+    # the list span, or the whole list around it ("Shaw Brothers Pictures, and Media Asia
+    # Group" is the end of "TVB, Shaw Brothers Pictures, and Media Asia Group")
+    lo, hi = _trim(hit.passage.text, guess.start, guess.end)
+    start, end = reading.start - hit.passage.start, reading.end - hit.passage.start
+    answer = hit.passage.text[start:end]
+    assert start <= lo < hi <= end and is_list(answer) and item in answer and answer != item
+    for other in ("What is AMEG?", "How much is Alibaba investing in Hong Kong?"):
+        query, hits = _retrieve(qa, other)
+        ours, theirs = reader.read(other, query, hits), free.read(other, query, hits)
         assert ours is not None and theirs is not None
         assert (ours.start, ours.end) == (theirs.start, theirs.end)
 

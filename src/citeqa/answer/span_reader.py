@@ -19,7 +19,7 @@ import numpy as np
 from citeqa.answer import answer_types as at
 from citeqa.answer import question_types as qt
 from citeqa.answer.abstain import UNFITTED, Calibration
-from citeqa.answer.lists import whole_list
+from citeqa.answer.lists import is_list, one_item, whole_list
 from citeqa.answer.read import Evidence, Reading
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.answer.span import SpanGuess, Window
@@ -67,6 +67,12 @@ class SpanSettings:
     window has one: the model alone answered that one "colossal". Shares and counts are
     left to the model, since "over half" and "nearly tripled" are right answers with no
     number in them (MODEL_CARD.md)."""
+    lists: bool = True
+    """For a question that asks for a list ("Which studios…"), when the model's span is a
+    single item ("Media Asia"), the answer is the best span that is a list holding that
+    item ("TVB, Shaw Brothers Pictures, and Media Asia Group"; ``lists.is_list``), if one
+    beats its own window's [CLS] score: the model often stops at one item of the list, or
+    finds the item alone in another passage (MODEL_CARD.md)."""
     questions_per_pass: int = 4
     """Questions waiting at once (a busy server) are read in one forward pass, up to this
     many, rather than in passes that fight over the cores (README, ``bench --load``)."""
@@ -126,23 +132,33 @@ class SpanReader:
         hits = list(hits)[: self.settings.passages]
         if not hits:
             return None
+        s = self.settings
         kind = qt.question_type(question)
-        numbers = self.settings.money and kind == qt.MONEY
-        guesses = self._guesses(question, hits, numbers=numbers)
+        windows = self._read_windows(question, hits)
+        guesses = self._guesses(windows)
         if not guesses:
             return None
-        if self.settings.by_margin:
-            guess, hit = max(guesses, key=lambda g: g[0].score - g[0].null_score)
-        else:
-            guess, hit = max(guesses, key=lambda g: g[0].score)
+        if s.money and kind == qt.MONEY:
+            guesses = self._guesses(windows, _holds_number) or guesses
+        guess, hit = self._pick(guesses)
         passage = hit.passage
         a, b = _trim(passage.text, guess.start, guess.end)
+        if s.lists and kind == qt.LIST and one_item(item := passage.text[a:b]):
+            listed = [
+                (g, h)
+                for g, h in self._guesses(windows, _is_list_with(item))
+                if g.score > g.null_score
+            ]
+            if listed:
+                guess, hit = self._pick(listed)
+                passage = hit.passage
+                a, b = _trim(passage.text, guess.start, guess.end)
         if a >= b:
             return None
         sentence = _sentence_of(passage, passage.start + a, passage.start + b)
-        if self.settings.whole_names:
+        if s.whole_names:
             a, b = _whole_name(passage, sentence, a, b, _names(question, kind, sentence.text))
-        if self.settings.whole_lists and (widened := whole_list(passage.text, a, b)) != (a, b):
+        if s.whole_lists and (widened := whole_list(passage.text, a, b)) != (a, b):
             a, b = widened
             sentence = _sentence_of(passage, passage.start + a, passage.start + b)
         typed = kind not in qt.TYPED or _has_type(passage.text[a:b], kind)
@@ -204,32 +220,53 @@ class SpanReader:
             per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
         return per
 
-    def _guesses(
-        self, question: str, hits: list[Hit], *, numbers: bool
-    ) -> list[tuple[SpanGuess, Hit]]:
-        """The best span of every window of every passage; their scores compare. With
-        ``numbers``, the best that holds a number, unless no window has one."""
-        s = self.settings
+    def _read_windows(self, question: str, hits: list[Hit]) -> list[tuple[Hit, Window]]:
+        """Every window of every passage, with its passage, from one pass of the model."""
         per_hit = self._batcher([(question, h.passage.text) for h in hits])
-        windows = [(hit, w) for hit, ws in zip(hits, per_hit, strict=True) for w in ws]
+        return [(hit, w) for hit, ws in zip(hits, per_hit, strict=True) for w in ws]
 
-        def best(only_numbers: bool) -> list[tuple[SpanGuess, Hit]]:
-            found = []
-            for n, (hit, w) in enumerate(windows):
-                text = hit.passage.text
-                accept = _holds_number(text) if only_numbers else None
-                guess = w.best(
-                    0, len(text), max_tokens=s.max_answer_tokens, window=n, accept=accept
-                )
-                if guess is not None:
-                    found.append((guess, hit))
-            return found
+    def _guesses(
+        self,
+        windows: list[tuple[Hit, Window]],
+        accept: Callable[[str], Callable[[int, int], bool]] | None = None,
+    ) -> list[tuple[SpanGuess, Hit]]:
+        """The best span of every window; their scores compare. ``accept``, given a
+        passage's text, rules spans of it out (by character offsets)."""
+        found = []
+        for n, (hit, w) in enumerate(windows):
+            text = hit.passage.text
+            guess = w.best(
+                0,
+                len(text),
+                max_tokens=self.settings.max_answer_tokens,
+                window=n,
+                accept=accept(text) if accept else None,
+            )
+            if guess is not None:
+                found.append((guess, hit))
+        return found
 
-        return (numbers and best(only_numbers=True)) or best(only_numbers=False)
+    def _pick(self, guesses: list[tuple[SpanGuess, Hit]]) -> tuple[SpanGuess, Hit]:
+        if self.settings.by_margin:
+            return max(guesses, key=lambda g: g[0].score - g[0].null_score)
+        return max(guesses, key=lambda g: g[0].score)
 
 
 def _holds_number(text: str) -> Callable[[int, int], bool]:
     return lambda a, b: at.has_number(text[a:b])
+
+
+def _is_list_with(item: str) -> Callable[[str], Callable[[int, int], bool]]:
+    """Spans that are lists holding ``item``."""
+
+    def of(text: str) -> Callable[[int, int], bool]:
+        def accept(a: int, b: int) -> bool:
+            span = text[slice(*_trim(text, a, b))]
+            return item.casefold() in span.casefold() and is_list(span)
+
+        return accept
+
+    return of
 
 
 def _has_type(text: str, kind: str) -> bool:
