@@ -92,6 +92,7 @@ def test_lists_of_names_or_of_short_phrases_are_lists(text: str) -> None:
         "programming skills, are used",  # a clause after the comma
         "invasive, nor all invasive species",
         "Interactive Digital Software Association and the",  # stops at a small word
+        "hunting and the grazing of cattle",  # a small word inside an item
         "the city's film and television industry has long been a melting pot",  # too long
         "Alibaba Pictures, a Beijing-based subsidiary with a strong presence, and Youku",
     ],

@@ -197,6 +197,16 @@ def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa:
         assert (ours.start, ours.end) == (theirs.start, theirs.end)
 
 
+def test_the_list_for_one_item_must_hold_that_item() -> None:
+    from citeqa.answer.span_reader import _is_list_with
+
+    text = "It works with TVB, Shaw and Media Asia Group, and sells films, shows and music."
+    accept = _is_list_with("Media Asia")(text)
+    span = (text.index("TVB"), text.index(", and sells"))
+    other = (text.index("films"), text.index("music") + len("music"))
+    assert accept(*span) and not accept(*other)
+
+
 def test_a_list_question_answered_with_one_item_gets_the_best_list_instead(qa: QA) -> None:
     """With ``lists``, a question asking for a list whose best span is a single item gets
     the best span, by its margin, among those that are lists holding that item and beat
