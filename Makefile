@@ -66,7 +66,7 @@ reports: index
 	$(call report,squad2-gold-span,--squad $(SQUAD_DIR)/dev-v2.0.json --setting gold --reader span)
 	for r in seeds-dev-span seeds-dev-sentence; do cp $(RUNS)/$$r/report.md $(REPORTS)/$$r.md; done
 	for r in seeds-test-span seeds-test-sentence squad-all-gold-span squad-heldout-open-span squad2-gold-span; do \
-	  { sed '/^## Worst misses/,$$d' $(RUNS)/$$r/report.md; printf '\n%s\n' "$(UNREAD)"; } \
+	  { sed '/^## Worst misses/,$$d' $(RUNS)/$$r/report.md; printf '%s\n' "$(UNREAD)"; } \
 	  > $(REPORTS)/$$r.md; done
 	cp $(RUNS)/seeds-test-span/coverage.png $(REPORTS)/seeds-test-span-coverage.png
 
