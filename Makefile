@@ -43,8 +43,9 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 # docs/reports/ anew from `citeqa eval`, as the README quotes them: 33 minutes on 2 cores
-# with nothing else running, the SQuAD indexes built on the way. A test split's report keeps its figures and drops its
-# worst misses, and the eval's own output goes to a log: test sets report, they never tune.
+# with nothing else running, the SQuAD indexes built on the way. A test split's report
+# keeps its figures and drops its worst misses, and the eval's own output goes to a log:
+# test sets report, they never tune.
 # `make reports REPORTS=/tmp/r EVAL_FLAGS='--limit 5'` tries the target quickly.
 SQUAD_DIR  ?= ../shared/data/squad
 REPORTS    ?= docs/reports
