@@ -31,7 +31,7 @@ def test_build_check_and_stale(
     out = capsys.readouterr().out
     assert "is stale" in out and "added: extra.md" in out
     assert run("index", "--index", index_dir) == 0
-    assert "embedded" in capsys.readouterr().out
+    assert "indexed 4 documents into " in capsys.readouterr().out
     assert run("index", "--index", index_dir) == 0
     assert "is up to date" in capsys.readouterr().out
 
@@ -72,6 +72,18 @@ def test_binary_file_warns_and_the_rest_indexes(
     (seeds_copy / "blob.txt").write_bytes(b"\x00\x01binary")
     assert run("index", seeds_copy, "--index", tmp_path / "idx", "--quiet") == 0
     assert "skipping blob.txt: binary file" in capsys.readouterr().err
+
+
+def test_files_of_other_types_are_named_when_indexing(
+    seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("notes.rtf", "old.doc", "a.jpg", "b.jpg"):
+        (seeds_copy / name).write_bytes(b"\xff\xd8")
+    assert run("index", seeds_copy, "--index", tmp_path / "idx", "--quiet") == 0
+    assert (
+        "note: not indexed: a.jpg (unknown extension '.jpg'), b.jpg (unknown extension"
+        " '.jpg'), notes.rtf (unknown extension '.rtf') and 1 more (--explain lists them)"
+    ) in capsys.readouterr().err
 
 
 def test_files_over_the_size_limit_are_skipped_with_a_warning(

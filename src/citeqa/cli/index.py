@@ -21,7 +21,13 @@ if TYPE_CHECKING:
 
 def add(sub: Any) -> None:
     p = sub.add_parser("index", help="build or check the index of a corpus folder")
-    p.add_argument("corpus", nargs="?", type=Path, help="folder of .txt/.md files")
+    p.add_argument(
+        "corpus",
+        nargs="?",
+        type=Path,
+        help="folder of .txt, .md, .html, .pdf and .docx files (default: the index's own, "
+        "else seeds/)",
+    )
     p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     p.add_argument("--check", action="store_true", help="exit 1 and list changes when stale")
     p.add_argument("--explain", action="store_true", help="list what cleaning drops, per file")
@@ -90,13 +96,23 @@ def run(args: argparse.Namespace) -> int:
     for doc in report.corpus.documents:
         if not doc.blocks:
             print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)
+    if ignored := report.corpus.ignored:
+        # a .doc or .rtf dropped in the folder would otherwise vanish without a word
+        named = ", ".join(f"{f.source} ({f.reason})" for f in ignored[:3])
+        more = f" and {len(ignored) - 3} more (--explain lists them)" if len(ignored) > 3 else ""
+        print(f"note: not indexed: {named}{more}", file=sys.stderr)
     if not args.quiet:
         print(
-            f"indexed {len(report.corpus.documents)} documents into {report.passages} passages"
+            f"indexed {_count(len(report.corpus.documents), 'document')} into"
+            f" {_count(report.passages, 'passage')}"
             f" (embedded {report.embedded}, reused {report.reused}) in {report.seconds:.1f} s"
             f" -> {index_dir}"
         )
     return EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _build(
