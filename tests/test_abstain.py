@@ -63,9 +63,11 @@ class _RecordingQA:
 
     def __init__(self) -> None:
         self.asked: list[frozenset[str] | None] = []
+        self.questions: list[str] = []
 
     def read(self, question: str, *, sources: frozenset[str] | None = None) -> tuple[list, None]:
         self.asked.append(sources)
+        self.questions.append(question)
         return [], None
 
 
@@ -81,6 +83,20 @@ def test_near_misses_are_asked_only_over_sources_without_the_answer() -> None:
     assert qa.asked == [None, frozenset({"c.txt"})]
     assert [s.answerable for s in samples] == [True, False]
     assert not any(s.right for s in samples)  # no reading: nothing is right
+
+
+def test_a_limit_of_zero_asks_every_question_and_a_limit_a_seeded_sample() -> None:
+    texts = {"a.txt": "The Danube is 2,850 km long.", "c.txt": "The Rhine rises in the Alps."}
+    items = [QAItem(f"q{i}", f"Question {i}?", ("2,850 km",), ("a.txt",)) for i in range(6)]
+
+    def asked(limit: int, seed: int) -> list[str]:
+        qa = _RecordingQA()
+        samples = calibrate.squad_samples(qa, items, texts, limit, seed)
+        assert [s.answerable for s in samples] == [True, False] * (len(samples) // 2)
+        return qa.questions[::2]
+
+    assert asked(0, 13) == [item.question for item in items]
+    assert len(asked(4, 13)) == 4 and asked(4, 13) == asked(4, 13) != asked(4, 14)
 
 
 def test_row_weights_count_like_repeated_rows() -> None:

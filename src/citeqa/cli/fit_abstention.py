@@ -17,8 +17,12 @@ def add(sub: Any) -> None:
         "fit-abstention", help="fit the span reader's abstention on held-out questions"
     )
     p.add_argument("--squad", type=Path, required=True, help="the SQuAD training JSON")
-    p.add_argument("--limit", type=int, default=1000, help="held-out questions to ask (twice)")
-    p.add_argument("--seed", type=int, default=13, help="which held-out questions")
+    # All of them by default: a sample of 1,000 moved the fitted threshold by 0.04 (sd)
+    # from one seed to the next, and all of them cost a few minutes more.
+    p.add_argument(
+        "--limit", type=int, default=0, help="held-out questions to ask, twice (default: all)"
+    )
+    p.add_argument("--seed", type=int, default=13, help="which held-out questions, with --limit")
     p.add_argument("--qa-set", type=Path, required=True, help="QA-set JSONL over seeds/")
     p.add_argument("--split", default="dev", help="its split to fit on (never test)")
     p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")

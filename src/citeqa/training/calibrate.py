@@ -59,11 +59,13 @@ def sample(qa: Any, item: QAItem, group: str, sources: frozenset[str] | None = N
 def squad_samples(
     qa: Any, items: Sequence[QAItem], texts: dict[str, str], limit: int, seed: int
 ) -> list[Sample]:
-    """Each of a seeded ``limit`` of ``items`` over all of ``texts`` (source -> text), and
-    again over the sources that do not hold its answer."""
+    """Each of a seeded ``limit`` of ``items`` (0: all of them) over all of ``texts``
+    (source -> text), and again over the sources that do not hold its answer."""
     from citeqa.training.data import holds_answer
 
-    chosen = random.Random(seed).sample(list(items), min(limit, len(items)))
+    chosen = list(items)
+    if 0 < limit < len(chosen):
+        chosen = random.Random(seed).sample(chosen, limit)
     out = []
     for item in chosen:
         out.append(sample(qa, item, "held-out articles"))
