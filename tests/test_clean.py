@@ -78,6 +78,20 @@ def test_script_blocks_are_markup() -> None:
     assert {s.reason for s in doc.skipped} == {"markup (script or style block)"}
 
 
+def test_a_script_tag_mentioned_in_text_drops_nothing() -> None:
+    text = (
+        "Put the <script> tag at the end of the body.\n"
+        "<script> tags block rendering while they load.\n"
+        "Browsers then parse the page faster.\n"
+        "<style>p { color: red; }\n"
+        "Inline styles override it.\n"
+    )
+    doc = parse_document(text, "x.md")
+    # No tag closes, so no line is a block's: all five are kept.
+    assert [text[b.start : b.end] for b in doc.blocks] == text.splitlines()
+    assert doc.skipped == ()
+
+
 def test_title_and_date() -> None:
     text = "Published: March 18, 2024\nCity Opens New Library\n\nThe library opened today.\n"
     doc = parse_document(text, "news.txt")

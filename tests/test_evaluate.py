@@ -52,6 +52,21 @@ def test_malformed_lines_are_reported_by_number(tmp_path: Path) -> None:
     assert "missing 'question'" in qa_set.errors[1]
 
 
+def test_line_separators_inside_a_row_stay_in_it(tmp_path: Path) -> None:
+    rows = [
+        {"id": "a", "question": "Who\u2028chairs it?", "answers": ["Ms\x85Lee"]},
+        {"id": "b", "question": "When?", "answers": ["May"]},
+    ]
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in rows))
+    qa_set = load_qa_set(path)
+    assert qa_set.errors == ()
+    assert [(i.question, i.answers) for i in qa_set.items] == [
+        ("Who\u2028chairs it?", ("Ms\x85Lee",)),
+        ("When?", ("May",)),
+    ]
+
+
 def test_eval_end_to_end_writes_reports(
     seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -113,6 +113,23 @@ def test_rebuild_embeds_only_new_text(built: Path, seeds_copy: Path) -> None:
     np.testing.assert_allclose(loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal), full)
 
 
+@pytest.mark.parametrize("sep", ["\u2028", "\u2029", "\x85"])
+def test_line_separators_inside_a_passage_build_and_round_trip(tmp_path: Path, sep: str) -> None:
+    # JSON keeps these raw inside strings; anything reading the rows back by
+    # str.splitlines() would split one row in two.
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    text = f"The fund opened in May.{sep}It holds HK$5 billion. Its chair is Ms Lee.\n"
+    (corpus / "a.txt").write_text(text, encoding="utf-8")
+    build_index(corpus, tmp_path / "index", FakeEmbedder())
+    loaded = ix.load_index(tmp_path / "index", FakeEmbedder())
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sources"]["a.txt"]["passages"] == len(loaded.passages) >= 1
+    assert any(sep in p.text for p in loaded.passages)
+    for p in loaded.passages:
+        assert text[p.start : p.end] == p.text
+
+
 def test_missing_index(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match=f"no index at {tmp_path / 'none'}"):
         ix.load_index(tmp_path / "none")

@@ -10,8 +10,9 @@ makes existing indexes stale.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 _I = re.IGNORECASE
 
@@ -202,10 +203,18 @@ def parse_date(match: re.Match[str]) -> str:
     return raw
 
 
-def script_state(line: str, inside: bool) -> tuple[bool, bool]:
-    """(is this line inside a script/style block, is the block still open after it)."""
-    if inside:
-        return True, not _SCRIPT_CLOSE.search(line)
-    if _SCRIPT_OPEN.search(line):
-        return True, not _SCRIPT_CLOSE.search(line)
-    return False, False
+def script_lines(lines: Sequence[str]) -> set[int]:
+    """The indices of lines inside a script, style or noscript block: from a line that
+    begins with the opening tag to the first line that closes it. A tag never closed opens
+    no block, so a text that mentions ``<script>`` loses nothing after it."""
+    next_close = [len(lines)] * (len(lines) + 1)
+    for i in range(len(lines) - 1, -1, -1):
+        next_close[i] = i if _SCRIPT_CLOSE.search(lines[i]) else next_close[i + 1]
+    inside: set[int] = set()
+    i = 0
+    while i < len(lines):
+        if _SCRIPT_OPEN.match(lines[i]) and next_close[i] < len(lines):
+            inside.update(range(i, next_close[i] + 1))
+            i = next_close[i]
+        i += 1
+    return inside

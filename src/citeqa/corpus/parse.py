@@ -58,14 +58,12 @@ def _classify_lines(text: str) -> tuple[list[_Line], str | None, SkippedSpan | N
     date: str | None = None
     date_span: SkippedSpan | None = None
     seen: set[str] = set()
-    in_script = False
-    for start, end in _lines(text):
-        a, b = _trim(text, start, end)
-        if a == b:  # blank lines separate paragraphs but are not dropped content
-            continue
+    # Blank lines separate paragraphs but are not dropped content.
+    spans = [(a, b) for a, b in (_trim(text, s, e) for s, e in _lines(text)) if a < b]
+    scripts = clean.script_lines([text[a:b] for a, b in spans])
+    for n, (a, b) in enumerate(spans):
         line = text[a:b]
-        inside, in_script = clean.script_state(line, in_script)
-        reason = "markup (script or style block)" if inside else clean.furniture_reason(line)
+        reason = "markup (script or style block)" if n in scripts else clean.furniture_reason(line)
         if reason is None and date is None and len(seen) < 3:
             match = clean.DATE_PREFIX.match(line)
             if match:

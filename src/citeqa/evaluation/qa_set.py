@@ -42,7 +42,9 @@ def load_qa_set(path: Path, *, split: str | None = None) -> QASet:
     """Read a QA set; a malformed line is reported with its number and skipped."""
     items: list[QAItem] = []
     errors: list[str] = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    # JSON Lines ends rows at "\n" only: str.splitlines() would also split at the U+2028
+    # and U+0085 that JSON leaves raw inside strings.
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,6 +160,7 @@ def _build(
         try:
             tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
             faiss.write_index(flat, str(tmp / VECTORS))
+            _fsync(tmp / VECTORS)
             write_passages(tmp / PASSAGES, passages)
             write_documents(tmp / DOCUMENTS, corpus)
             _write_lexicon(tmp / BM25, passages)
@@ -166,7 +168,7 @@ def _build(
                 np.save(fh, vectors[len(passages) :], allow_pickle=False)
                 fh.flush()
                 os.fsync(fh.fileno())
-            manifest = _manifest(corpus, index_dir, embedder, settings, len(passages), tmp)
+            manifest = _manifest(corpus, index_dir, embedder, settings, passages, tmp)
             _write_json(tmp / MANIFEST, manifest)
             fsync_dir(tmp)
             swap_into_place(tmp, index_dir)
@@ -224,9 +226,15 @@ def _write_lexicon(folder: Path, passages: list[Passage]) -> None:
     """BM25 over the passages, so that serving maps it rather than tokenising them all."""
     folder.mkdir()
     for name in Lexicon.build([p.text for p in passages]).save(folder):
-        with (folder / name).open("rb+") as fh:
-            os.fsync(fh.fileno())
+        _fsync(folder / name)
     fsync_dir(folder)
+
+
+def _fsync(path: Path) -> None:
+    """For files a library wrote: on disk before the swap, so a crash after it cannot
+    leave a torn file where the previous index was."""
+    with path.open("rb+") as fh:
+        os.fsync(fh.fileno())
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -242,13 +250,10 @@ def _manifest(
     index_dir: Path,
     embedder: Embedder,
     settings: IndexSettings,
-    n_passages: int,
+    passages: list[Passage],
     tmp: Path,
 ) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for line in (tmp / PASSAGES).read_text(encoding="utf-8").splitlines():
-        source = json.loads(line)["source"]
-        counts[source] = counts.get(source, 0) + 1
+    counts = Counter(p.source for p in passages)
     return {
         "format_version": FORMAT_VERSION,
         "embedder": embedder_record(embedder),
@@ -270,7 +275,7 @@ def _manifest(
             f.source: {**_file_record(corpus.root / f.source), "reason": f.reason}
             for f in corpus.skipped
         },
-        "counts": {"documents": len(corpus.documents), "passages": n_passages},
+        "counts": {"documents": len(corpus.documents), "passages": len(passages)},
         "files": {
             name: _file_record(tmp / name)
             for name in DATA_FILES  # an empty lexicon (stopwords only) writes no files
