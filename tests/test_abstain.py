@@ -58,6 +58,11 @@ def test_confidence_rises_with_the_margin_and_falls_for_a_missing_name() -> None
     assert cal.confidence(ev(4, "Tencent")) < 0.01
 
 
+def test_a_nan_feature_gives_no_confidence() -> None:
+    ev = Evidence("other", True, float("nan"), 0.5, 0.0, "", margin=8.0, rank=0)
+    assert abstain.UNFITTED.confidence(ev) == 0.0
+
+
 class _RecordingQA:
     """Stands in for ``QA.read``: records which sources each question was asked over."""
 

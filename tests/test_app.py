@@ -94,6 +94,26 @@ def test_oversized_request_body_is_refused_before_any_work(server, path: str) ->
     conn.close()
 
 
+def test_oversized_streamed_body_is_refused_as_too_large(server) -> None:  # type: ignore[no-untyped-def]
+    """Without a declared length the body is counted as it arrives."""
+    import http.client
+    from urllib.parse import urlparse
+
+    url = urlparse(server[0])
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    chunks = (b'{"question": "' if i == 0 else b"x" * 65536 for i in range(20))
+    conn.request(
+        "POST",
+        "/api/ask",
+        body=chunks,
+        headers={"Content-Type": "application/json"},
+        encode_chunked=True,
+    )
+    resp = conn.getresponse()
+    assert resp.status == 413 and b"request body over" in resp.read()
+    conn.close()
+
+
 def test_plain_http_call_of_the_ask_endpoint(server) -> None:  # type: ignore[no-untyped-def]
     from citeqa.evaluation.loadtest import http_ask
 

@@ -49,7 +49,20 @@ def test_passages_are_windows_with_overlap() -> None:
 def test_passage_grows_no_longer_than_max_chars() -> None:
     doc = parse_document(_doc(12), "a.txt")
     for p in chunk_document(doc, ChunkSettings(sentences=5, overlap=1, max_chars=80)):
-        assert len(p.text) <= 80 or len(p.sentences) == 1
+        assert len(p.text) <= 80
+
+
+def test_text_without_sentence_breaks_is_cut_at_whitespace_within_max_chars() -> None:
+    words = [f"cell{i}" for i in range(8000)]
+    text = " ".join(words) + "\n"  # one 40,000-character line: a table row, say
+    doc = parse_document(text, "a.csv.txt")
+    passages = chunk_document(doc, ChunkSettings(sentences=4, overlap=1, max_chars=1200))
+    pieces = [s for p in passages for s in p.sentences]
+    assert all(len(p.text) <= 1200 for p in passages)
+    assert all(text[s.start : s.end] == s.text for s in pieces)
+    # every word whole, in exactly one piece, in order (the overlap repeats a sentence)
+    unique = list(dict.fromkeys(pieces))
+    assert " ".join(s.text for s in unique).split() == words
 
 
 def test_bad_settings_are_refused() -> None:
@@ -111,8 +124,14 @@ _ALPHABET = st.sampled_from(
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(pieces=st.lists(_ALPHABET, max_size=120), size=st.integers(1, 5))
-def test_offsets_round_trip_through_the_file(tmp_path: Path, pieces: list[str], size: int) -> None:
+@given(
+    pieces=st.lists(_ALPHABET, max_size=120),
+    size=st.integers(1, 5),
+    max_chars=st.sampled_from([8, 40, 1200]),
+)
+def test_offsets_round_trip_through_the_file(
+    tmp_path: Path, pieces: list[str], size: int, max_chars: int
+) -> None:
     """The contract: raw[start:end] == text, where raw is Path.read_text of the file."""
     path = tmp_path / "doc.txt"
     path.write_bytes("".join(pieces).encode("utf-8", "surrogatepass"))
@@ -121,9 +140,12 @@ def test_offsets_round_trip_through_the_file(tmp_path: Path, pieces: list[str], 
     assert doc.text == raw
     for span in doc.skipped:
         assert 0 <= span.start <= span.end <= len(raw)
-    passages = chunk_document(doc, ChunkSettings(sentences=size, overlap=size - 1))
+    passages = chunk_document(
+        doc, ChunkSettings(sentences=size, overlap=size - 1, max_chars=max_chars)
+    )
     for p in passages:
         assert raw[p.start : p.end] == p.text and p.text.strip() == p.text and p.text
+        assert len(p.text) <= max_chars
         for s in p.sentences:
             assert raw[s.start : s.end] == s.text and s.text
             assert p.start <= s.start < s.end <= p.end

@@ -2,21 +2,23 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from citeqa.corpus.chunk import ChunkSettings
+from citeqa.corpus.chunk import ChunkSettings, chunk_corpus
+from citeqa.corpus.ingest import load_corpus
 from citeqa.errors import (
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
     IndexMissingError,
 )
-from citeqa.index import ann, lexicon
+from citeqa.index import ann, lexicon, swap
 from citeqa.index import store as ix
-from citeqa.index.build import build_index, build_lock
+from citeqa.index.build import build_index, build_lock, write_index
 from citeqa.index.freshness import staleness
 
 from conftest import REPO, FakeEmbedder
@@ -130,6 +132,38 @@ def test_line_separators_inside_a_passage_build_and_round_trip(tmp_path: Path, s
         assert text[p.start : p.end] == p.text
 
 
+def test_a_corpus_with_unreadable_files_builds_fresh(tmp_path: Path) -> None:
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The fund holds HK$5 billion.\n", encoding="utf-8")
+    os.symlink(corpus / "gone.txt", corpus / "dangling.txt")
+    os.mkfifo(corpus / "pipe.txt")
+    build_index(corpus, tmp_path / "index", FakeEmbedder())
+    assert staleness(tmp_path / "index", FakeEmbedder()) == []
+    (corpus / "gone.txt").write_text("It opened in May.\n", encoding="utf-8")
+    assert staleness(tmp_path / "index", FakeEmbedder()) == [
+        "added: gone.txt",
+        "changed: dangling.txt",
+    ]
+
+
+def test_a_skipped_file_is_remembered_as_it_was_read(tmp_path: Path) -> None:
+    # A file still being copied when the build reads it (here: cut inside a character)
+    # must not count as indexed once the copy completes.
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The fund holds HK$5 billion.\n", encoding="utf-8")
+    whole = "Its chair is Zoë Lee.\n".encode()
+    (corpus / "b.txt").write_bytes(whole[: whole.index("ë".encode()) + 1])
+    read = load_corpus(corpus)
+    assert [f.source for f in read.skipped] == ["b.txt"]
+    (corpus / "b.txt").write_bytes(whole)
+    write_index(
+        read, chunk_corpus(read.documents, ChunkSettings()), tmp_path / "index", FakeEmbedder()
+    )
+    assert staleness(tmp_path / "index", FakeEmbedder()) == ["changed: b.txt"]
+
+
 def test_missing_index(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match=f"no index at {tmp_path / 'none'}"):
         ix.load_index(tmp_path / "none")
@@ -217,6 +251,27 @@ def test_interrupted_two_rename_swap_is_recovered(built: Path) -> None:
     before = _answers(built)
     os.rename(built, built.with_name(".index.old"))
     assert _answers(built) == before
+
+
+def test_a_previous_index_left_by_an_interrupted_delete_does_not_block_builds(
+    built: Path, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C during the two-rename swap's last step: both folders are there.
+    shutil.copytree(built, built.with_name(".index.old"))
+    monkeypatch.setattr(swap, "_exchange", lambda a, b: False)  # as on macOS
+    build_index(seeds_copy, built, FakeEmbedder())
+    assert not built.with_name(".index.old").exists()
+    assert staleness(built, FakeEmbedder()) == []
+
+
+def test_leftovers_of_an_index_with_glob_characters_in_its_name_are_its_own(
+    tmp_path: Path,
+) -> None:
+    mine, other = tmp_path / ".idx[12].tmp-a", tmp_path / ".idx1.tmp-b"
+    mine.mkdir()
+    other.mkdir()
+    swap.remove_leftovers(tmp_path / "idx[12]")
+    assert not mine.exists() and other.exists()
 
 
 @pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])

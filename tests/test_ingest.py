@@ -79,6 +79,25 @@ def test_links_out_of_the_corpus_are_not_followed(tmp_path: Path) -> None:
     assert [f.source for f in corpus.ignored] == ["link.txt"]
 
 
+def test_files_that_cannot_be_read_are_named_not_fatal(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", BODY)
+    os.symlink(tmp_path / "gone.txt", tmp_path / "dangling.txt")
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would block for ever
+    write(tmp_path / os.fsdecode(b"caf\xe9.txt"), BODY)
+    write(tmp_path / "real" / "b.md", BODY)
+    os.symlink(tmp_path / "real", tmp_path / "linked")
+    corpus = load_corpus(tmp_path)
+    assert [d.source for d in corpus.documents] == ["a.txt", "real/b.md"]
+    assert [(f.source, f.reason) for f in corpus.skipped] == [
+        ("dangling.txt", "cannot read it (No such file or directory)")
+    ]
+    assert sorted((f.source, f.reason) for f in corpus.ignored) == [
+        ("caf\\xe9.txt", "file name is not UTF-8"),
+        ("linked", "link to a folder (not followed)"),
+        ("pipe.txt", "not a regular file"),
+    ]
+
+
 def test_oversized_files_are_skipped(tmp_path: Path) -> None:
     write(tmp_path / "a.txt", BODY)
     write(tmp_path / "big.txt", BODY * 100)

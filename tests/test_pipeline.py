@@ -129,6 +129,13 @@ def test_odd_questions_answer_or_abstain(qa: QA, corpus: Path, question: str) ->
     check_offsets(qa.ask(question), corpus)
 
 
+def test_a_lone_surrogate_in_the_question_is_echoed_encodably(qa: QA) -> None:
+    ans = qa.ask("\ud800 How much is Alibaba investing?")
+    # what a JSON reply does (Starlette: ensure_ascii=False, then UTF-8)
+    body = json.dumps(ans.to_dict(), ensure_ascii=False).encode("utf-8")
+    assert json.loads(body)["question"] == "? How much is Alibaba investing?"
+
+
 def test_top_k_bounds_related(qa: QA) -> None:
     assert len(qa.ask("What is AMEG?", top_k=2).related) == 2
     assert len(qa.ask("What is AMEG?", top_k=500).related) == len(qa.index.passages)
@@ -267,3 +274,20 @@ def test_a_corpus_of_stopwords_only_loads_and_answers(tmp_path: Path) -> None:
     qa = QA.load(tmp_path / "index", embedder=FakeEmbedder())
     ans = qa.ask("What is it?")
     check_offsets(ans, tmp_path / "corpus")
+
+
+@pytest.mark.parametrize(
+    ("passage", "answer", "stated"),
+    [
+        ("It opened in 2019.", "2019", True),
+        ("It opened in 20190 BC.", "2019", False),
+        ("The Mayor spoke.", "Ma", False),
+        ("Jack Ma spoke.", "Ma", True),
+        ("It costs US$640 million.", "$640 million", True),
+        ("It costs US$640 millions.", "$640 million", False),
+    ],
+)
+def test_a_passage_states_an_answer_only_as_whole_words(
+    passage: str, answer: str, stated: bool
+) -> None:
+    assert pipeline.states(passage, answer) is stated

@@ -1,8 +1,10 @@
-"""Span decoding from start/end logits (``answer/span.py``), on hand-made logits."""
+"""Span decoding from start/end logits (``answer/span.py``), on hand-made logits, and the
+trimming of a decoded span."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from citeqa.answer.span import best_span
 
@@ -39,3 +41,22 @@ def test_accept_rules_spans_out_and_the_best_of_the_rest_wins() -> None:
 def test_a_window_without_context_has_no_span() -> None:
     logits = np.zeros(5)
     assert best_span(logits, logits, OFFSETS, [False] * 5) is None
+
+
+@pytest.mark.parametrize(
+    ("span", "trimmed"),
+    [
+        ("HK$5 billion.", "HK$5 billion"),
+        (", TVB, Shaw Brothers;", "TVB, Shaw Brothers"),
+        ("the U.S.", "the U.S."),
+        ("at 5 p.m.", "at 5 p.m."),
+        ("Alibaba Group Holding Ltd.", "Alibaba Group Holding Ltd."),
+        ("visited the US.", "visited the US"),
+        (" .", ""),
+    ],
+)
+def test_trim_keeps_an_abbreviations_full_stop(span: str, trimmed: str) -> None:
+    from citeqa.answer.span_reader import _trim
+
+    a, b = _trim(span, 0, len(span))
+    assert span[a:b] == trimmed

@@ -118,6 +118,25 @@ def test_questions_waiting_together_are_read_in_one_pass(qa: QA) -> None:
         assert (a.text, a.start, a.end, a.abstained) == (b.text, b.start, b.end, b.abstained)
 
 
+def test_a_long_question_is_read_from_its_first_tokens_without_failing_others(qa: QA) -> None:
+    reader = qa.reader
+    assert isinstance(reader, SpanReader)
+    long = "What is the total value of the deal Alibaba signed in Hong Kong? " * 14
+    assert len(long) < 1000  # within the question limit, but ~230 tokens
+    passage = qa.index.passages[0].text
+    # read in one pass with another question, as a busy server does
+    got = reader._windows([(long, passage), ("What is AMEG?", passage)])
+    assert len(got) == 2 and all(got)
+    clipped = reader._clip(long)
+    assert long.startswith(clipped) and 0 < len(clipped) < len(long)
+    n = len(reader.tokenizer(clipped, add_special_tokens=False)["input_ids"])
+    assert n == reader.settings.max_question_tokens
+    assert reader._clip("What is AMEG?") == "What is AMEG?"
+    ans = qa.ask(long)
+    raw = (REPO / "seeds" / ans.source).read_text(encoding="utf-8") if ans.source else ""
+    assert ans.abstained or raw[ans.start : ans.end] == ans.text
+
+
 def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None:
     """The same passage read at ranks 0 and 1 gives the same spans with the same scores:
     a span wins on the model's own evidence, not on its passage's retrieval rank."""

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -110,8 +111,10 @@ class QA:
     ) -> Answer:
         """Answer ``question`` from the documents (only those in ``sources``, when given),
         or abstain."""
-        asked = question
-        question = check_question(question)
+        checked = check_question(question)
+        # Echoed back as asked, but encodable: a lone surrogate would fail the JSON reply.
+        asked = question.encode("utf-8", "replace").decode("utf-8")
+        question = checked
         if not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
         hits, reading = self.read(question, top_k, sources=sources)
@@ -155,7 +158,7 @@ def _answer(
     # Evidence first: the answer's passage, then any other passage stating the same text.
     citations = [_citation(reading.hit, index)]
     citations += [
-        _citation(h, index) for h in hits if h is not reading.hit and text in h.passage.text
+        _citation(h, index) for h in hits if h is not reading.hit and states(h.passage.text, text)
     ]
     return Answer(
         question=question,
@@ -170,6 +173,14 @@ def _answer(
         related=related,
         page=index.page_at(passage.source, reading.start),
     )
+
+
+def states(passage: str, answer: str) -> bool:
+    """Whether ``passage`` has ``answer`` as whole words: "2019" is not in "20190", nor
+    "Ma" in "Mayor"."""
+    before = r"(?<!\w)" if re.match(r"\w", answer) else ""
+    after = r"(?!\w)" if re.search(r"\w$", answer) else ""
+    return re.search(before + re.escape(answer) + after, passage) is not None
 
 
 def _citation(hit: Hit, index: LoadedIndex) -> Citation:

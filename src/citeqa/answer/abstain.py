@@ -49,6 +49,8 @@ class Calibration:
 
     def confidence_of(self, values: Sequence[float]) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, values, strict=True))
+        if math.isnan(z):  # min() and max() would pass NaN through as full confidence
+            return 0.0
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
     def save(self, path: Path) -> None:

@@ -19,7 +19,6 @@ class SpanGuess:
     """Character offsets into the text the window was cut from."""
     end: int
     null_score: float
-    window: int
 
 
 def best_span(
@@ -28,7 +27,6 @@ def best_span(
     offsets: Sequence[Sequence[int]],
     context_mask: list[bool],
     *,
-    window: int = 0,
     max_tokens: int = 30,
     top_n: int = 20,
     accept: Callable[[int, int], bool] | None = None,
@@ -61,7 +59,6 @@ def best_span(
         start=offsets[i][0],
         end=offsets[j][1],
         null_score=float(s[0] + e[0]),
-        window=window,
     )
 
 
@@ -76,25 +73,17 @@ class Window:
     sequence_ids: list[int | None]
 
     def best(
-        self,
-        lo: int,
-        hi: int,
-        *,
-        max_tokens: int,
-        window: int,
-        accept: Callable[[int, int], bool] | None = None,
+        self, *, max_tokens: int, accept: Callable[[int, int], bool] | None = None
     ) -> SpanGuess | None:
-        """The best span of this window inside characters ``lo:hi`` of its text."""
+        """The best span of this window's text."""
         mask = [
-            sid == 1 and lo <= a and b <= hi and b > a
-            for sid, (a, b) in zip(self.sequence_ids, self.offsets, strict=True)
+            sid == 1 and b > a for sid, (a, b) in zip(self.sequence_ids, self.offsets, strict=True)
         ]
         return best_span(
             self.start_logits,
             self.end_logits,
             self.offsets,
             mask,
-            window=window,
             max_tokens=max_tokens,
             accept=accept,
         )

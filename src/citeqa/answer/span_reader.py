@@ -10,6 +10,7 @@ score together with the retrieval evidence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,10 @@ class SpanSettings:
     """How many retrieved passages the model reads (each costs a forward pass)."""
     max_length: int = 256
     stride: int = 96
+    max_question_tokens: int = 64
+    """A longer question is read from its first 64 tokens, as BERT's SQuAD reader did:
+    with a question filling the window, the passage would get no room, or less than the
+    stride, which the tokenizer refuses."""
     max_answer_tokens: int = 30
     whole_names: bool = True
     """For "What is ACR?", a span that overlaps the acronym's written-out name in its
@@ -107,7 +112,10 @@ class SpanReader:
         self.calibration = Calibration.load(fitted) if fitted.exists() else UNFITTED
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
-        self._bf16 = settings.bf16 and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        # Native bf16 only: oneDNN's own check (``_is_mkldnn_bf16_supported``) also passes
+        # on plain AVX512, where bf16 is emulated and slower than fp32.
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        self._bf16 = settings.bf16 and native
         if self._bf16:
             for layer in model.modules():
                 if isinstance(layer, torch.nn.Linear):
@@ -197,7 +205,7 @@ class SpanReader:
         each pair's windows, in order. Only the batcher's worker thread calls it."""
         s = self.settings
         enc = self.tokenizer(
-            [q for q, _ in pairs],
+            [self._clip(q) for q, _ in pairs],
             [t for _, t in pairs],
             truncation="only_second",
             max_length=s.max_length,
@@ -220,6 +228,17 @@ class SpanReader:
             per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
         return per
 
+    def _clip(self, question: str) -> str:
+        """``question`` up to the end of its ``max_question_tokens``-th token."""
+        offsets = self.tokenizer(
+            question,
+            add_special_tokens=False,
+            truncation=True,
+            max_length=self.settings.max_question_tokens,
+            return_offsets_mapping=True,
+        )["offset_mapping"]
+        return question[: offsets[-1][1]] if offsets else question
+
     def _read_windows(self, question: str, hits: list[Hit]) -> list[tuple[Hit, Window]]:
         """Every window of every passage, with its passage, from one pass of the model."""
         per_hit = self._batcher([(question, h.passage.text) for h in hits])
@@ -233,15 +252,10 @@ class SpanReader:
         """The best span of every window; their scores compare. ``accept``, given a
         passage's text, rules spans of it out (by character offsets)."""
         found = []
-        for n, (hit, w) in enumerate(windows):
+        for hit, w in windows:
             text = hit.passage.text
-            guess = w.best(
-                0,
-                len(text),
-                max_tokens=self.settings.max_answer_tokens,
-                window=n,
-                accept=accept(text) if accept else None,
-            )
+            rule = _worded(text, accept(text) if accept else None)
+            guess = w.best(max_tokens=self.settings.max_answer_tokens, accept=rule)
             if guess is not None:
                 found.append((guess, hit))
         return found
@@ -250,6 +264,16 @@ class SpanReader:
         if self.settings.by_margin:
             return max(guesses, key=lambda g: g[0].score - g[0].null_score)
         return max(guesses, key=lambda g: g[0].score)
+
+
+def _worded(text: str, accept: Callable[[int, int], bool] | None) -> Callable[[int, int], bool]:
+    """``accept``, and not a span of punctuation alone, which trims to nothing."""
+
+    def ok(a: int, b: int) -> bool:
+        lo, hi = _trim(text, a, b)
+        return lo < hi and (accept is None or accept(a, b))
+
+    return ok
 
 
 def _holds_number(text: str) -> Callable[[int, int], bool]:
@@ -301,12 +325,19 @@ def _whole_name(
 
 
 _TRIM = " \t\n,;:"
+# A full stop that belongs to the word before it: "U.S.", "p.m.", "Ltd.".
+_ABBREVIATION = re.compile(
+    r"(?:(?<![^\W\d_])[^\W\d_]\.){2,}$|\b(?:Inc|Ltd|Co|Corp|Bros|Jr|Sr|St|etc)\.$"
+)
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    """``a:b`` without the separators around it, or a sentence's full stop after it."""
     while a < b and text[a] in _TRIM:
         a += 1
-    while b > a and text[b - 1] in _TRIM + ".":
+    while b > a and (
+        text[b - 1] in _TRIM or (text[b - 1] == "." and not _ABBREVIATION.search(text, a, b))
+    ):
         b -= 1
     return a, b
 

@@ -23,8 +23,9 @@ class ChunkSettings:
     sentences: int = 4
     overlap: int = 1
     max_chars: int = 1200
-    """A passage stops growing before it passes this many characters (MiniLM reads ~256
-    word pieces, about 1,000 characters of English, and ignores the rest)."""
+    """A passage stops growing before it passes this many characters, and a longer
+    sentence is cut in pieces (MiniLM reads ~256 word pieces, about 1,000 characters of
+    English, and ignores the rest)."""
 
     def __post_init__(self) -> None:
         if self.sentences < 1:
@@ -73,13 +74,32 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(start + a, start + b) for a, b in spans]
 
 
-def sentences_of(doc: Document) -> list[tuple[int, Sentence]]:
-    """Every sentence of the document's kept blocks, with its region number."""
+def sentences_of(doc: Document, max_chars: int) -> list[tuple[int, Sentence]]:
+    """Every sentence of the document's kept blocks, with its region number; one longer
+    than ``max_chars`` in pieces."""
     out: list[tuple[int, Sentence]] = []
     for block in doc.blocks:
-        for a, b in split_sentences(doc.text, block.start, block.end):
-            out.append((block.region, Sentence(doc.source, a, b, doc.text[a:b])))
+        for span in split_sentences(doc.text, block.start, block.end):
+            for a, b in _cut(doc.text, *span, max_chars):
+                out.append((block.region, Sentence(doc.source, a, b, doc.text[a:b])))
     return out
+
+
+def _cut(text: str, a: int, b: int, max_chars: int) -> Iterator[tuple[int, int]]:
+    """``text[a:b]`` (trimmed) in pieces of at most ``max_chars``, cut at whitespace where
+    there is some. Text with no sentence break (a table row, minified text) would otherwise
+    be one passage, which the embedder reads only as far as its first ~256 word pieces."""
+    while b - a > max_chars:
+        end = a + max_chars
+        cut = next((i for i in range(end, a, -1) if text[i].isspace()), end)
+        stop = cut
+        while text[stop - 1].isspace():
+            stop -= 1
+        yield a, stop
+        a = cut
+        while text[a].isspace():
+            a += 1
+    yield a, b
 
 
 def passage_id(source: str, text: str) -> str:
@@ -90,7 +110,7 @@ def passage_id(source: str, text: str) -> str:
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Passage]:
     """Passages of whole sentences; none crosses a dropped span (a region border)."""
     passages: list[Passage] = []
-    for region in _group_by_region(sentences_of(doc)):
+    for region in _group_by_region(sentences_of(doc, settings.max_chars)):
         for window in _windows(region, settings):
             a, b = window[0].start, window[-1].end
             text = doc.text[a:b]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,10 @@ class SkippedFile:
 
     source: str
     reason: str
+    sha256: str | None = None
+    """The file's fingerprint when it was read, if it was: what the index remembers it by,
+    so that a file still being copied when the build read it counts as changed after."""
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,16 +67,34 @@ def list_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
     real_root = root.resolve()
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or path.is_dir():
+        if any(part.startswith(".") for part in rel.parts):
             continue
         source = rel.as_posix()
-        if not path.resolve().is_relative_to(real_root):
+        if path.is_dir():
+            if path.is_symlink():  # rglob does not follow it; say so rather than drop it
+                ignored.append(SkippedFile(source, "link to a folder (not followed)"))
+            continue
+        if not _utf8(source):
+            # Manifests and answers name files in UTF-8; show the odd bytes escaped.
+            shown = os.fsencode(source).decode("utf-8", "backslashreplace")
+            ignored.append(SkippedFile(shown, "file name is not UTF-8"))
+        elif not path.resolve().is_relative_to(real_root):
             ignored.append(SkippedFile(source, "link out of the corpus folder"))
+        elif path.exists() and not path.is_file():
+            ignored.append(SkippedFile(source, "not a regular file"))
         elif path.suffix.lower() not in EXTENSIONS:
             ignored.append(SkippedFile(source, f"unknown extension {path.suffix or '(none)'!r}"))
         else:
             files.append(path)
     return files, ignored
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept by Python as lone surrogates
+        return False
+    return True
 
 
 def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
@@ -98,10 +121,8 @@ def corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
 def read_file(path: Path, source: str, max_file_bytes: int) -> Document | SkippedFile:
     """One corpus file as a Document, or why it was skipped: independent of every other
     file, so files can be read in any order."""
-    try:
-        return load_document(path, source, max_file_bytes=max_file_bytes)
-    except _Unreadable as exc:
-        return SkippedFile(source, str(exc))
+    data = file_bytes(path, source, max_file_bytes)
+    return data if isinstance(data, SkippedFile) else parse_file(data, source)
 
 
 def file_bytes(path: Path, source: str, max_file_bytes: int) -> bytes | SkippedFile:
@@ -120,7 +141,7 @@ def parse_file(data: bytes, source: str) -> Document | SkippedFile:
     try:
         return _document_from_bytes(data, source, format_for(source))
     except _Unreadable as exc:
-        return SkippedFile(source, str(exc))
+        return SkippedFile(source, str(exc), sha256_bytes(data), len(data))
 
 
 def assemble_corpus(
@@ -157,10 +178,13 @@ def load_document(
 
 
 def _checked_bytes(path: Path, max_file_bytes: int) -> bytes:
-    size = path.stat().st_size
-    if size > max_file_bytes:
-        raise _Unreadable(f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit")
-    return path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            raise _Unreadable(f"file is {size:,} bytes, over the {max_file_bytes:,}-byte limit")
+        return path.read_bytes()
+    except OSError as exc:  # unreadable, a dangling link, deleted since it was listed
+        raise _Unreadable(f"cannot read it ({exc.strerror or exc})") from None
 
 
 def _document_from_bytes(data: bytes, source: str, fmt: Format | None) -> Document:

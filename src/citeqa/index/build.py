@@ -26,7 +26,7 @@ import numpy as np
 
 from citeqa.corpus.chunk import chunk_corpus
 from citeqa.corpus.extract import library_version
-from citeqa.corpus.ingest import Corpus, load_corpus
+from citeqa.corpus.ingest import Corpus, SkippedFile, load_corpus
 from citeqa.errors import IndexFolderError
 from citeqa.index import lexicon
 from citeqa.index.ann import make_faiss_index
@@ -272,7 +272,7 @@ def _manifest(
             for doc in corpus.documents
         },
         "skipped_sources": {
-            f.source: {**_file_record(corpus.root / f.source), "reason": f.reason}
+            f.source: {**_skipped_record(corpus.root, f), "reason": f.reason}
             for f in corpus.skipped
         },
         "counts": {"documents": len(corpus.documents), "passages": len(passages)},
@@ -288,6 +288,17 @@ def _manifest(
 
 def _file_record(path: Path) -> dict[str, Any]:
     return {"sha256": file_sha256(path), "size": path.stat().st_size}
+
+
+def _skipped_record(root: Path, skipped: SkippedFile) -> dict[str, Any]:
+    """The skipped file as it was read; one skipped before reading (over the size limit)
+    as it is now; one that cannot be read at all, without a fingerprint."""
+    if skipped.sha256 is not None:
+        return {"sha256": skipped.sha256, "size": skipped.size}
+    try:
+        return _file_record(root / skipped.source)
+    except OSError:
+        return {"sha256": None, "size": None}
 
 
 def _umask() -> int:

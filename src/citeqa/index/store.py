@@ -59,6 +59,10 @@ DATA_FILES = (VECTORS, PASSAGES, SENTENCES, DOCUMENTS, *BM25_FILES)
 REQUIRED_FILES = (VECTORS, PASSAGES, SENTENCES)
 
 
+SEGMENTER = "pysbd, cut at max_chars"
+"""How sentences are found: recorded, so that a change to it makes indexes stale."""
+
+
 @dataclass(frozen=True)
 class IndexSettings:
     """Everything besides the corpus and the embedder that decides what a build produces."""
@@ -78,7 +82,7 @@ class IndexSettings:
             **self.chunk.to_dict(),
             "max_file_bytes": self.max_file_bytes,
             "cleaning_rules": clean.RULES_VERSION,
-            "segmenter": "pysbd",
+            "segmenter": SEGMENTER,
             "index_type": self.index_type,
         }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import glob
 import os
 import shutil
 import time
@@ -64,9 +65,12 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def remove_leftovers(index_dir: Path) -> None:
-    """Temporary folders of builds that were killed; safe to remove under the lock."""
-    for path in index_dir.parent.glob(f".{index_dir.name}.tmp-*"):
+    """Temporary folders of builds that were killed, and a previous index a two-rename swap
+    was stopped from deleting (the next swap needs its name); safe under the lock."""
+    for path in index_dir.parent.glob(f".{glob.escape(index_dir.name)}.tmp-*"):
         shutil.rmtree(path, ignore_errors=True)
+    if index_dir.is_dir() and old_name(index_dir).is_dir():
+        shutil.rmtree(old_name(index_dir), ignore_errors=True)
 
 
 @contextlib.contextmanager

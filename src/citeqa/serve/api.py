@@ -34,6 +34,10 @@ BAD_INPUT = (ValueError, TypeError, CiteQAError)
 user as a reason, never as a traceback."""
 
 
+class BodyTooLarge(Exception):
+    """A streamed body (no Content-Length) grew past the limit while being read."""
+
+
 class BodyLimit:
     """ASGI middleware: refuse request bodies over ``max_bytes``, declared or streamed."""
 
@@ -57,7 +61,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise ValueError(f"request body over {self.max_bytes} bytes")
+                    raise BodyTooLarge(f"request body over {self.max_bytes} bytes")
             return message
 
         await self.app(scope, capped, send)
@@ -115,6 +119,8 @@ def json_api(qa: QA, *, token: Token | None = None, rate: Rate | None = None) ->
             return refused
         try:
             body = await request.json()
+        except BodyTooLarge as exc:
+            return JSONResponse({"error": str(exc)}, status_code=413)
         except ValueError:
             return JSONResponse({"error": "the body must be JSON"}, status_code=400)
         if not isinstance(body, dict) or "question" not in body:

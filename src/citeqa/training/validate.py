@@ -51,7 +51,7 @@ def predict_gold(
     starts, ends = logits.start_logits.numpy(), logits.end_logits.numpy()
     guesses = [
         Window(starts[w], ends[w], offsets[w], enc.sequence_ids(w)).best(
-            0, len(context), max_tokens=MAX_ANSWER_TOKENS, window=w
+            max_tokens=MAX_ANSWER_TOKENS
         )
         for w in range(len(offsets))
     ]
