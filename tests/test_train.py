@@ -89,6 +89,31 @@ def test_training_refuses_articles_of_a_dev_file_beside_it(tmp_path: Path) -> No
     assert split_articles(train_file, 1, 13) == (kept, held)  # seeded
 
 
+def test_the_validation_split_ignores_the_seed_and_holds_out_across_files(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from citeqa.training.loop import _questions
+
+    # another file with the same articles, in another order (QED has pages SQuAD has)
+    data = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({**data, "data": data["data"][1:] + data["data"][:1]}))
+    runs = [_questions(_tiny(tmp_path, seed=s, extra=(str(extra),))) for s in (13, 1, 2, 3)]
+    train_a, val_a, _ = runs[0]
+    for _, val, _ in runs[1:]:
+        assert {k: [q.id for q in v] for k, v in val.items()} == {
+            k: [q.id for q in v] for k, v in val_a.items()
+        }
+    held_out = {q.title for qs in val_a.values() for q in qs}
+    assert len(held_out) == 2  # one article of each file, not the same one
+    assert held_out and not held_out & {q.title for q in train_a}
+    assert {q.title for q in train_a} | held_out == {
+        a["title"] for a in json.loads(SAMPLE.read_text())["data"]
+    }
+
+
 def _tokenizer() -> object:
     from transformers import AutoTokenizer
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from citeqa.cli.common import EXIT_OK, share
+from citeqa.evaluation.squad import SPLIT_SEED, VALIDATION_ARTICLES
 
 
 def add(sub: Any) -> None:
@@ -22,8 +23,20 @@ def add(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--stride", type=int, default=128)
-    p.add_argument("--val-articles", type=int, default=10)
-    p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--val-articles",
+        type=int,
+        default=VALIDATION_ARTICLES,
+        help="articles of --squad held out for validation, chosen by a fixed seed; eval"
+        f" --articles validation and fit-abstention hold out {VALIDATION_ARTICLES}, so"
+        " another number is for experiments only",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=SPLIT_SEED,
+        help="data order, dropout and the sampled negatives (not the validation split)",
+    )
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")

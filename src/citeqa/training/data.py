@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.evaluation.squad import SquadQuestion, load_squad, split_articles
+from citeqa.evaluation.squad import SquadQuestion, load_squad
 
 
 def holds_answer(context: str, answers: tuple[str, ...]) -> bool:
@@ -282,7 +282,8 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
 
 def training_questions(
     path: Path,
-    n_val: int,
+    train_titles: frozenset[str],
+    val_titles: frozenset[str],
     seed: int,
     negatives: float,
     cut_negatives: float = 0.0,
@@ -291,10 +292,9 @@ def training_questions(
 ) -> tuple[list[SquadQuestion], list[SquadQuestion], int]:
     """(training questions with their "no answer here" pairs and carelessly typed copies,
     validation questions, how many of the training questions are "no answer" pairs) of one
-    SQuAD-format file."""
-    train_titles, val_titles = split_articles(path, n_val, seed)
-    _, train_qs = load_squad(path, articles=frozenset(train_titles))
-    _, val_qs = load_squad(path, articles=frozenset(val_titles))
+    SQuAD-format file, from the articles named."""
+    _, train_qs = load_squad(path, articles=train_titles)
+    _, val_qs = load_squad(path, articles=val_titles)
     pairs = no_answer_pairs(train_qs, negatives, seed)
     pairs += answer_cut_pairs(train_qs, cut_negatives, seed)
     pairs += swapped_name_pairs(train_qs, swap_negatives, seed)

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from citeqa.evaluation.squad import (
+    SPLIT_SEED,
     SquadQuestion,
     held_out_articles,
+    split_articles,
 )
 from citeqa.training.config import TrainConfig
 from citeqa.training.data import (
@@ -124,12 +126,24 @@ def _questions(
     of the training questions are "no answer here" pairs."""
     train_qs: list[SquadQuestion] = []
     val_sets, n_pairs = {}, 0
-    for i, name in enumerate((config.squad, *config.extra)):
-        path = Path(name)
-        n_val = held_out_articles(path, first=i == 0, val_articles=config.val_articles)
+    paths = [Path(name) for name in (config.squad, *config.extra)]
+    # The split's own seed, whatever the training seed: ``citeqa eval --articles
+    # validation`` and ``fit-abstention`` hold out the same articles.
+    splits = [
+        split_articles(
+            path,
+            held_out_articles(path, first=i == 0, val_articles=config.val_articles),
+            SPLIT_SEED,
+        )
+        for i, path in enumerate(paths)
+    ]
+    # An article held out of one file is held out of all (QED has pages SQuAD has).
+    held_out = {title for _, val in splits for title in val}
+    for path, (train_titles, val_titles) in zip(paths, splits, strict=True):
         qs, val_qs, n = training_questions(
             path,
-            n_val,
+            frozenset(train_titles) - held_out,
+            frozenset(val_titles),
             config.seed,
             config.negatives,
             config.cut_negatives,
