@@ -94,7 +94,8 @@ def test_oversized_request_body_is_refused_before_any_work(server, path: str) ->
     conn.close()
 
 
-def test_oversized_streamed_body_is_refused_as_too_large(server) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("path", ["/gradio_api/call/ask", "/api/ask"])
+def test_oversized_streamed_body_is_refused_as_too_large(server, path: str) -> None:  # type: ignore[no-untyped-def]
     """Without a declared length the body is counted as it arrives."""
     import http.client
     from urllib.parse import urlparse
@@ -104,7 +105,7 @@ def test_oversized_streamed_body_is_refused_as_too_large(server) -> None:  # typ
     chunks = (b'{"question": "' if i == 0 else b"x" * 65536 for i in range(20))
     conn.request(
         "POST",
-        "/api/ask",
+        path,
         body=chunks,
         headers={"Content-Type": "application/json"},
         encode_chunked=True,
@@ -138,13 +139,16 @@ def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore
         (b"not json", b"must be JSON"),
         (b'{"q": "x"}', b"question"),
         (b'{"question": "   "}', b"empty"),
-        (b'{"question": 7}', b"must be a str"),
+        (b'{"question": 7}', b"must be a string, not int"),
         (json.dumps({"question": "x" * 1001}).encode(), b"limit is 1,000"),
+        (b"[" * 100_000, b"must be JSON"),  # nested past Python's recursion limit
     ]:
         req = urllib.request.Request(url + "api/ask", body, {"Content-Type": "application/json"})
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=30)
         assert err.value.code == 400 and reason in err.value.read()
+    # a lone surrogate (valid JSON) is echoed back encodable
+    assert api_ask(url, "\ud800 What is AMEG?")["question"] == "? What is AMEG?"
 
 
 def test_load_command_code_path(tmp_path: Path) -> None:

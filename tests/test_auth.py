@@ -304,6 +304,17 @@ def test_serve_bad_rate_is_a_usage_error(
     assert fake_serve == []
 
 
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_serve_bad_port_is_a_usage_error_before_loading(
+    port: str, fake_serve: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", f"--port={port}"])
+    assert exited.value.code == 2
+    assert "a port is a number from 0 to 65535" in capsys.readouterr().err
+    assert fake_serve == []
+
+
 @pytest.mark.parametrize("argv", [["--token", "s3cret-value"], ["--token=s3cret-value"]])
 def test_serve_takes_no_secret_on_the_command_line(
     argv: list[str], fake_serve: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]

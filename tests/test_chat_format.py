@@ -174,3 +174,37 @@ def test_footer_shows_the_index_folder_short(
     assert out.endswith("· index</small>")
     out = html.unescape(fmt.footer_markdown({}, "/srv/data/deep/down/idx"))
     assert out.endswith("· …/down/idx</small>")
+
+
+class _QA:
+    """Stands in for QA: raises what it is given, or records the question."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error, self.asked = error, []  # type: ignore[var-annotated]
+
+    def ask(self, question: str) -> object:
+        self.asked.append(question)
+        if self.error is not None:
+            raise self.error
+        from citeqa.pipeline import check_question
+
+        check_question(question)
+        raise AssertionError("not reached in these tests")
+
+
+def test_a_chat_turn_never_shows_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    from citeqa.serve.app import respond
+
+    # a cleared box arrives as None
+    _, history, _ = respond(_QA(), None, [])  # type: ignore[arg-type]
+    assert history[-1]["content"] == "Please type a question."
+    # a bug deep inside: a generic message for the user, the traceback in the log
+    with caplog.at_level("ERROR", logger="citeqa"):
+        _, history, _ = respond(_QA(ValueError("shapes (3,) and (4,) not aligned")), "Why?", [])
+    assert "shapes" not in history[-1]["content"] and "server log" in history[-1]["content"]
+    assert "shapes (3,) and (4,) not aligned" in caplog.text
+    # a lone surrogate is echoed encodable (Gradio's reply is orjson)
+    qa = _QA(InvalidQuestionError("the question is empty"))
+    _, history, _ = respond(qa, "\ud800 Why?", [])  # type: ignore[arg-type]
+    history[0]["content"].encode("utf-8")
+    assert qa.asked == ["? Why?"]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from citeqa import paths
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_CHECK_FAILED, EXIT_OK
+from citeqa.cli.render import shown
 from citeqa.errors import IndexFolderError
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         from citeqa.corpus.explain import explain
 
-        print(explain(corpus_dir, settings.chunk, settings.max_file_bytes))
+        print(shown(explain(corpus_dir, settings.chunk, settings.max_file_bytes)))
         return EXIT_OK
     embedder = common.make_embedder()
     if args.check:
@@ -95,12 +96,12 @@ def run(args: argparse.Namespace) -> int:
     report = _build(corpus_dir, index_dir, settings, embedder, ray_settings, progress)
     for doc in report.corpus.documents:
         if not doc.blocks:
-            print(f"note: {doc.source} is only boilerplate; no passages", file=sys.stderr)
+            print(f"note: {shown(doc.source)} is only boilerplate; no passages", file=sys.stderr)
     if ignored := report.corpus.ignored:
         # a .doc or .rtf dropped in the folder would otherwise vanish without a word
         named = ", ".join(f"{f.source} ({f.reason})" for f in ignored[:3])
         more = f" and {len(ignored) - 3} more (--explain lists them)" if len(ignored) > 3 else ""
-        print(f"note: not indexed: {named}{more}", file=sys.stderr)
+        print(f"note: not indexed: {shown(named)}{more}", file=sys.stderr)
     if not args.quiet:
         print(
             f"indexed {_count(len(report.corpus.documents), 'document')} into"

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from citeqa.types import Answer, Citation
 
 ABSTAIN_TEXT = "The documents don't say."
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """Text from a document, for a terminal: its control characters as U+FFFD, since an
+    escape sequence in a file could retitle the window, hide text or move the cursor."""
+    return _CONTROL.sub("\ufffd", text)
+
 
 def mark(sentence: Citation, start: int, end: int, *, color: bool) -> str:
     """The sentence with the answer span marked (file offsets ``start``..``end``)."""
     a, b = start - sentence.start, end - sentence.start
     on, off = ("\033[1;4m", "\033[0m") if color else ("**", "**")
-    return sentence.text[:a] + on + sentence.text[a:b] + off + sentence.text[b:]
+    text = sentence.text
+    return shown(text[:a]) + on + shown(text[a:b]) + off + shown(text[b:])
 
 
 def where(c: Citation) -> str:
     """File and character offsets (for checking), and the page of a PDF (for reading)."""
-    return f"{c.source}:{c.start}-{c.end}" + (f" (p. {c.page})" if c.page is not None else "")
+    page = f" (p. {c.page})" if c.page is not None else ""
+    return f"{shown(c.source)}:{c.start}-{c.end}{page}"
 
 
 def answer_text(answer: Answer, *, color: bool = False) -> str:
@@ -30,12 +41,15 @@ def answer_text(answer: Answer, *, color: bool = False) -> str:
             lines.append("Related passages (closest text, not evidence):")
             lines += _listing(answer.related)
         return "\n".join(lines)
-    lines.append(f"Answer: {answer.text}   (confidence {answer.score:.2f})")
+    lines.append(f"Answer: {shown(answer.text)}   (confidence {answer.score:.2f})")
     lines.append("")
     quoted = mark(answer.sentence, answer.start, answer.end, color=color)
     lines += textwrap.wrap(f"“{quoted}”", width=100, initial_indent="  ", subsequent_indent="  ")
     page = f" (p. {answer.page})" if answer.page is not None else ""
-    lines.append(f"  {answer.source}:{answer.start}-{answer.end}{page} · {answer.sentence.title}")
+    lines.append(
+        f"  {shown(answer.source)}:{answer.start}-{answer.end}{page}"
+        f" · {shown(answer.sentence.title)}"
+    )
     lines.append("")
     lines.append("Citations:")
     lines += _listing(answer.citations)
@@ -45,8 +59,8 @@ def answer_text(answer: Answer, *, color: bool = False) -> str:
 def _listing(citations: list[Citation]) -> list[str]:
     out = []
     for n, c in enumerate(citations, 1):
-        snippet = " ".join(c.text.split())
+        snippet = " ".join(shown(c.text).split())
         snippet = snippet if len(snippet) <= 160 else snippet[:159] + "…"
-        out.append(f"  [{n}] {where(c)} · {c.title}")
+        out.append(f"  [{n}] {where(c)} · {shown(c.title)}")
         out.append(f"      {snippet}")
     return out

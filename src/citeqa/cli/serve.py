@@ -18,7 +18,7 @@ def add(sub: Any) -> None:
     p = sub.add_parser("serve", help="start the web chat (loopback only unless --host)")
     p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--port", type=_port, default=7860, help="TCP port (default 7860)")
     p.add_argument(
         "--token-file",
         type=Path,
@@ -62,6 +62,13 @@ def _rate(text: str) -> Rate:
         return parse_rate(text)
     except AuthConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text: str) -> int:
+    """An argparse type for --port: checked before the model loads, not after."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def _no_token_flag(_text: str) -> str:

@@ -3,7 +3,10 @@ flight, requests waiting, body size, the token and the per-client rate."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
+
+from starlette.exceptions import HTTPException
 
 from citeqa.errors import CiteQAError
 from citeqa.serve.auth import RateLimiter, parse_bearer, retry_after
@@ -14,6 +17,8 @@ if TYPE_CHECKING:
 
     from citeqa.pipeline import QA
     from citeqa.serve.auth import Rate, Token
+
+log = logging.getLogger(__name__)
 
 AUTH_REALM = 'Bearer realm="citeqa"'
 
@@ -29,13 +34,24 @@ MAX_BODY_BYTES = 1_000_000
 """Requests with a larger body are refused (413) before any parsing or model work. A
 question is at most 1,000 characters; the chat endpoint also carries the visible history."""
 
-BAD_INPUT = (ValueError, TypeError, CiteQAError)
-"""What ``QA.ask`` raises for a question it refuses or an index it cannot use: shown to the
-user as a reason, never as a traceback."""
+BAD_INPUT = CiteQAError
+"""What ``QA.ask`` raises on purpose, for a question it refuses or an index it cannot use:
+shown to the user as a reason. Anything else is a bug: logged with its traceback, and the
+user told only that something went wrong."""
+
+INTERNAL_ERROR = "something went wrong while answering; the details are in the server log"
 
 
-class BodyTooLarge(Exception):
-    """A streamed body (no Content-Length) grew past the limit while being read."""
+class BodyTooLarge(HTTPException):
+    """A streamed body (no Content-Length) grew past the limit while being read. An
+    HTTPException, so that FastAPI's routes (Gradio's) answer it as the 413 it is rather
+    than as a body they could not parse."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
+
+    def __str__(self) -> str:
+        return str(self.detail)
 
 
 class BodyLimit:
@@ -61,7 +77,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge(f"request body over {self.max_bytes} bytes")
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         await self.app(scope, capped, send)
@@ -121,10 +137,13 @@ def json_api(qa: QA, *, token: Token | None = None, rate: Rate | None = None) ->
             body = await request.json()
         except BodyTooLarge as exc:
             return JSONResponse({"error": str(exc)}, status_code=413)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested too deep
             return JSONResponse({"error": "the body must be JSON"}, status_code=400)
         if not isinstance(body, dict) or "question" not in body:
             return JSONResponse({"error": 'send {"question": "..."}'}, status_code=400)
+        if not isinstance(body["question"], str):
+            kind = type(body["question"]).__name__
+            return JSONResponse({"error": f"question must be a string, not {kind}"}, 400)
         if pending >= CONCURRENCY_LIMIT + QUEUE_MAX:
             return JSONResponse({"error": "too many questions waiting"}, status_code=503)
         pending += 1
@@ -132,6 +151,9 @@ def json_api(qa: QA, *, token: Token | None = None, rate: Rate | None = None) ->
             answer = await anyio.to_thread.run_sync(qa.ask, body["question"], limiter=limiter)
         except BAD_INPUT as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+        except Exception:
+            log.exception("answering %r failed", body["question"][:200])
+            return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
         finally:
             pending -= 1
         return JSONResponse(answer.to_dict())

@@ -16,6 +16,7 @@ from citeqa.serve import chat_format as fmt
 from citeqa.serve.api import (
     BAD_INPUT,
     CONCURRENCY_LIMIT,
+    INTERNAL_ERROR,
     MAX_BODY_BYTES,
     QUEUE_MAX,
     BodyLimit,
@@ -71,15 +72,15 @@ def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, 
     """One chat turn: ('' for the textbox, the history with both messages, sources HTML).
     Each question is answered on its own; earlier turns stay for reading only."""
     history = list(history or [])
-    shown = question if isinstance(question, str) else ""
-    history.append({"role": "user", "content": fmt.escape(shown) or "&nbsp;"})
+    question = _as_text(question)
+    history.append({"role": "user", "content": fmt.escape(question) or "&nbsp;"})
     try:
         answer = qa.ask(question)
     except BAD_INPUT as exc:
         history.append({"role": "assistant", "content": fmt.error_message(exc)})
         return "", history, ""
     except Exception as exc:
-        log.exception("answering %r failed", shown[:200])
+        log.exception("answering %r failed", question[:200])
         history.append({"role": "assistant", "content": fmt.error_message(exc)})
         return "", history, ""
     history.append({"role": "assistant", "content": fmt.chat_markdown(answer)})
@@ -90,10 +91,22 @@ def ask_json(qa: QA, question: str) -> dict[str, Any]:
     """The structured endpoint: ``Answer.to_dict()``; bad input is a clear error."""
     import gradio as gr
 
+    question = _as_text(question)
     try:
         return qa.ask(question).to_dict()
     except BAD_INPUT as exc:
         raise gr.Error(str(exc)) from None
+    except Exception:
+        log.exception("answering %r failed", question[:200])
+        raise gr.Error(INTERNAL_ERROR) from None
+
+
+def _as_text(question: object) -> str:
+    """What Gradio hands over as the question, as text that can be echoed back: a cleared
+    box arrives as None, and a lone surrogate would fail the reply's JSON encoding."""
+    if not isinstance(question, str):
+        return ""
+    return question.encode("utf-8", "replace").decode("utf-8")
 
 
 def build_app(qa: QA) -> gr.Blocks:
@@ -197,7 +210,8 @@ def serve(
     if rate is not None:
         notes.append(f"/api/ask at most {rate} per client")
     shown = f" ({'; '.join(notes)})" if notes else ""
-    print(f"citeqa: serving on http://{host}:{port}/{shown}", flush=True)
+    address = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
+    print(f"citeqa: serving on http://{address}:{port}/{shown}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
