@@ -22,6 +22,8 @@ COMMANDS = (index, ask, serve, eval_command, bench, fit_abstention, train_reader
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     _log_warnings_to_stderr()
+    if hasattr(sys.stdout, "reconfigure"):  # quotes and titles on an ASCII or Latin-1 stdout
+        sys.stdout.reconfigure(errors="replace")
     try:
         code: int = args.run(args)
         return code

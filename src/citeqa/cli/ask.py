@@ -16,7 +16,7 @@ def add(sub: Any) -> None:
     p = sub.add_parser("ask", help="answer a question from the indexed documents")
     p.add_argument("question")
     p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
-    p.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
+    p.add_argument("--top-k", type=common.count(1), default=5, help="passages to read (default 5)")
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(run=run)
@@ -26,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
     from citeqa.pipeline import QA, check_question
 
     check_question(args.question)  # refuse bad input before loading anything
-    if args.top_k < 1:
-        return common.usage_error("--top-k must be at least 1")
     qa = QA.load(args.index, reader=args.reader, embedder=common.make_embedder())
     answer = qa.ask(args.question, top_k=args.top_k)
     if args.json:

@@ -17,8 +17,12 @@ def add(sub: Any) -> None:
     p = sub.add_parser("bench", help="measure build throughput, ask latency, cold start")
     p.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: seeds/)")
     p.add_argument("--index", type=Path, default=None, help="index for ask (default: index/)")
-    p.add_argument("--repeats", type=int, default=3, help="builds to time (best is kept)")
-    p.add_argument("--rounds", type=int, default=20, help="passes over the question list")
+    p.add_argument(
+        "--repeats", type=common.count(1), default=3, help="builds to time (best is kept)"
+    )
+    p.add_argument(
+        "--rounds", type=common.count(1), default=20, help="passes over the question list"
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.add_argument(
         "--ui", action="store_true", help="only the web app: server RSS, Enter-to-answer time"
@@ -30,20 +34,25 @@ def add(sub: Any) -> None:
         "--scale", action="store_true", help="only build, load and memory of a large index"
     )
     p.add_argument("--load", action="store_true", help="only the load test of the served app")
-    p.add_argument("--clients", type=int, default=50, help="--load: concurrent clients")
+    p.add_argument("--clients", type=common.count(1), default=50, help="--load: concurrent clients")
     p.add_argument("--seconds", type=float, default=60, help="--load: how long")
-    p.add_argument("--ann-sizes", default="10000,100000", help="rows for --ann (comma-separated)")
+    p.add_argument(
+        "--ann-sizes",
+        type=common.counts,
+        default=[10000, 100000],
+        help="rows for --ann (comma-separated; default 10000,100000)",
+    )
     p.add_argument(
         "--vectors", type=Path, help="--ann: cache of real vectors (embedded there if missing)"
     )
     p.add_argument(
         "--squad",
-        type=Path,
+        type=common.existing_file,
         action="append",
         default=[],
         help="--ann, --scale: SQuAD-format files whose text to use (repeatable)",
     )
-    p.add_argument("--passages", type=int, default=100_000, help="--scale: how many")
+    p.add_argument("--passages", type=common.count(1), default=100_000, help="--scale: how many")
     p.set_defaults(run=run)
 
 
@@ -83,7 +92,7 @@ def _ann(args: argparse.Namespace) -> int:
         vectors, queries = bench_ann.real_vectors(args.squad, args.vectors)
     except ValueError as exc:
         return common.usage_error(str(exc))
-    sizes = [int(n) for n in args.ann_sizes.split(",")]
+    sizes = args.ann_sizes
     rows = bench_ann.ann_table(vectors, queries, sizes)
     print(json.dumps(rows, indent=2) if args.json else bench_ann.render_ann(rows))
     return EXIT_OK

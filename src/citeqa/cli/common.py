@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,30 @@ def share(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text!r}")
     return value
+
+
+def count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``."""
+
+    def parse(text: str) -> int:
+        if not text.lstrip("-").isdigit() or int(text) < least:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {least}, got {text!r}")
+        return int(text)
+
+    return parse
+
+
+def counts(text: str) -> list[int]:
+    """An argparse type: comma-separated whole numbers from 1 ("10000,100000")."""
+    return [count(1)(part.strip()) for part in text.split(",")]
+
+
+def existing_file(text: str) -> Path:
+    """An argparse type: a file that is there, checked before anything slow runs."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
 
 
 def corpus_for(index_dir: Path, given: Path | None) -> Path:

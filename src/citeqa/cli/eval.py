@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 def add(sub: Any) -> None:
     p = sub.add_parser("eval", help="measure answers, abstention and retrieval on a QA set")
-    p.add_argument("qa_set", type=Path, nargs="?", help="QA-set JSONL (see README)")
-    p.add_argument("--squad", type=Path, default=None, help="evaluate on a SQuAD JSON instead")
+    p.add_argument("qa_set", type=common.existing_file, nargs="?", help="QA-set JSONL (see README)")
+    p.add_argument(
+        "--squad", type=common.existing_file, default=None, help="evaluate on a SQuAD JSON instead"
+    )
     p.add_argument(
         "--articles", default=None, help="SQuAD articles: A,B,..., held-out or validation"
     )
@@ -37,10 +39,14 @@ def add(sub: Any) -> None:
     where.add_argument("--corpus", type=Path, default=None, help="index this folder first")
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     p.add_argument("--split", default=None, help="only questions of this split (dev, test)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument(
+        "--limit", type=common.count(0), default=0, help="only the first N questions (0: all)"
+    )
+    p.add_argument("--top-k", type=common.count(1), default=5, help="passages to read (default 5)")
     p.add_argument("--out", type=Path, default=None, help="write report.json/.md and plots")
-    p.add_argument("--baseline", type=Path, default=None, help="an earlier report.json")
+    p.add_argument(
+        "--baseline", type=common.existing_file, default=None, help="an earlier report.json"
+    )
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 if F1 dropped")
     p.set_defaults(run=run)
 
@@ -53,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.qa_set is None) == (args.squad is None):
         return common.usage_error("give a QA-set file or --squad PATH (one of them)")
-    name, all_items, corpus, index_dir = _questions(args)
+    try:
+        name, all_items, corpus, index_dir = _questions(args)
+    except ValueError as exc:  # --articles naming none of the file's
+        return common.usage_error(str(exc))
     items = all_items[: args.limit] if args.limit else all_items
     if not items:
         return common.usage_error("no questions to evaluate")

@@ -16,14 +16,21 @@ def add(sub: Any) -> None:
     p = sub.add_parser(
         "fit-abstention", help="fit the span reader's abstention on held-out questions"
     )
-    p.add_argument("--squad", type=Path, required=True, help="the SQuAD training JSON")
+    p.add_argument(
+        "--squad", type=common.existing_file, required=True, help="the SQuAD training JSON"
+    )
     # All of them by default: a sample of 1,000 moved the fitted threshold by 0.04 (sd)
     # from one seed to the next, and all of them cost a few minutes more.
     p.add_argument(
-        "--limit", type=int, default=0, help="held-out questions to ask, twice (default: all)"
+        "--limit",
+        type=common.count(0),
+        default=0,
+        help="held-out questions to ask, twice (default: all)",
     )
     p.add_argument("--seed", type=int, default=13, help="which held-out questions, with --limit")
-    p.add_argument("--qa-set", type=Path, required=True, help="QA-set JSONL over seeds/")
+    p.add_argument(
+        "--qa-set", type=common.existing_file, required=True, help="QA-set JSONL over seeds/"
+    )
     p.add_argument("--split", default="dev", help="its split to fit on (never test)")
     p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")
     p.set_defaults(run=run)

@@ -27,7 +27,7 @@ def explain(
     for doc in corpus.documents:
         passages = chunk_document(doc, settings)
         lines.append("")
-        lines.append(f"{doc.source}: {len(passages)} passages")
+        lines.append(f"{doc.source}: {len(passages)} passage{'' if len(passages) == 1 else 's'}")
         lines.append(f"  title: {doc.title}")
         if doc.date:
             lines.append(f"  date:  {doc.date}")
