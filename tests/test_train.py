@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from citeqa.errors import CiteQAError
 from citeqa.evaluation.squad import HELD_OUT_V11, split_articles
 from citeqa.training.config import TrainConfig
 from citeqa.training.loop import train
@@ -46,6 +47,10 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
     metrics = train(dataclasses.replace(config, max_steps=2), resume=True)  # one more step
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert state["step"] == 2 and [h["step"] for h in state["history"]] == [1, 2]
+    # resuming with a setting that changes the batches is refused, naming it
+    with pytest.raises(CiteQAError, match=r"batch_size 4 -> 8"):
+        train(dataclasses.replace(config, max_steps=3, batch_size=8), resume=True)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
     sample = metrics[SAMPLE.stem]
     assert sample["questions"] > 0 and 0.0 <= sample["f1"] <= 100.0
 

@@ -150,7 +150,7 @@ def _headline(rep: dict[str, Any]) -> list[str]:
         f"| abstention precision | {s['abstention_precision']:.3f} |",
         f"| false abstention on answerable | {s['false_abstention']:.3f} |",
         f"| citation accuracy | {s['citation_accuracy']:.3f} |",
-        f"| expected calibration error | {s['ece']:.3f} |",
+        f"| expected calibration error (answered questions) | {s['ece']:.3f} |",
         f"| latency p50 / p95 (ms) | {s['ms_p50']:.1f} / {s['ms_p95']:.1f} |",
     ]
 
@@ -169,7 +169,11 @@ def _categories(rep: dict[str, Any]) -> list[str]:
         [cat, str(m["n"]), *(f"{m[key]:.2f}" for key in ("em", "f1", "abstained"))]
         for cat, m in rep["categories"].items()
     ]
-    return _section("By category", ["category", "n", "EM", "F1", "abstained"], rows)
+    # Over every question of the category, as v2.0's overall: an unanswerable question
+    # scores 1 when abstained on, so these are comparable with the overall row, not the
+    # answerable-only headline.
+    header = ["category", "n", "EM (all)", "F1 (all)", "abstained"]
+    return _section("By category", header, rows)
 
 
 def _misses(rep: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from citeqa.errors import CiteQAError
 from citeqa.evaluation.squad import (
     SPLIT_SEED,
     SquadQuestion,
@@ -63,6 +64,10 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
+    ckpt = out / "checkpoint.pt"
+    state = torch.load(ckpt, weights_only=False) if resume and ckpt.exists() else None
+    if state is not None:  # before the minutes of data preparation
+        _check_recipe(ckpt, state, config)
     train_qs, val_sets, n_pairs = _questions(config)
     model, tokenizer = _base_model(config)
     plan = _plan(config, tokenizer, train_qs, val_sets)
@@ -76,12 +81,12 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     )
     optimizer, scheduler = _optimizer(model, config, plan.total)
     step, history = 0, []
-    ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        if "rng" in state:  # dropout goes on where it stopped, not from the seed again
+            torch.set_rng_state(state["rng"])
         step, history = state["step"], state["history"]
         log.info("resumed at step %d", step)
     _fit(config, plan, model, tokenizer, (optimizer, scheduler), ckpt, step, history)
@@ -261,7 +266,7 @@ def _fit(
                 )
             if step % config.checkpoint_every == 0 or step == plan.total:
                 history.append({"step": step, "loss": round(loss, 4)})
-                _save_checkpoint(ckpt, model, *steppers, step, history)
+                _save_checkpoint(ckpt, model, *steppers, step, history, config)
             if step % plan.steps_per_epoch == 0 and step < plan.total:
                 # each epoch's reader and its validation figures: the evidence to stop early
                 metrics = _validate(config, plan, model, tokenizer)
@@ -304,7 +309,13 @@ def span_loss(start_logits: Any, end_logits: Any, start_targets: Any, end_target
 
 
 def _save_checkpoint(
-    path: Path, model: Any, optimizer: Any, scheduler: Any, step: int, history: list[Any]
+    path: Path,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    step: int,
+    history: list[Any],
+    config: TrainConfig,
 ) -> None:
     import torch
 
@@ -316,10 +327,39 @@ def _save_checkpoint(
             "scheduler": scheduler.state_dict(),
             "step": step,
             "history": history,
+            "rng": torch.get_rng_state(),
+            "recipe": _recipe(config),
         },
         tmp,
     )
     os.replace(tmp, path)
+
+
+_NOT_RECIPE = ("out", "max_steps", "threads", "checkpoint_every")
+"""Settings a run may resume with changed: none of them changes which batch a step is."""
+
+
+def _recipe(config: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in asdict(config).items() if k not in _NOT_RECIPE}
+
+
+def _check_recipe(ckpt: Path, state: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse to resume a checkpoint with other settings: its step count would index
+    another run's batches and schedule."""
+    saved = state.get("recipe")
+    if saved is None:  # a checkpoint from before recipes were saved
+        return
+    now = _recipe(config)
+    changed = [
+        f"{k} {saved.get(k)!r} -> {now.get(k)!r}"
+        for k in sorted(set(saved) | set(now))
+        if saved.get(k) != now.get(k)
+    ]
+    if changed:
+        raise CiteQAError(
+            f"{ckpt} was made with other settings ({'; '.join(changed)}); resume with the"
+            " same ones, or train into another --out"
+        )
 
 
 def _export(
