@@ -355,14 +355,14 @@ def test_open_server_beyond_loopback_warns_at_start(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`citeqa serve` with $CITEQA_TOKEN and --rate 5/s. Yields (url, log file)."""
+    """`citeqa serve` with $CITEQA_TOKEN and --rate 5/min. Yields (url, log file)."""
     from citeqa.evaluation.loadtest import served
 
     home = tmp_path_factory.mktemp("secured-home")
     shutil.copytree(SEEDS, home / "seeds")
     env = {**os.environ, "CITEQA_HOME": str(home), "CITEQA_TOKEN": TOKEN}
     log = home / "serve.log"
-    with served(None, env=env, log=log, args=["--rate", "5/s"]) as srv:
+    with served(None, env=env, log=log, args=["--rate", "5/min"]) as srv:
         yield srv.url, log
 
 
@@ -493,27 +493,24 @@ def test_page_shows_only_a_login_until_signed_in(secured: tuple[str, Path]) -> N
 
 
 @marked
-def test_rate_limit_answers_429_then_recovers(secured: tuple[str, Path]) -> None:
-    """5 per second per client: bad bodies count (and cost no model pass), so a burst is
-    quick. Other clients are unaffected; a caller without the token is refused first."""
+def test_rate_limit_answers_429_per_client(secured: tuple[str, Path]) -> None:
+    """5 a minute per client (a window no loaded machine outlasts): bad bodies count (and
+    cost no model pass). Other clients are unaffected; a caller without the token is
+    refused first. The window sliding open again is timed with a fake clock in
+    ``test_rate_limiter_window_slides``."""
     url = secured[0]
     parsed = urlparse(url)
     conn = http.client.HTTPConnection(
         parsed.hostname, parsed.port, timeout=60, source_address=("127.0.0.2", 0)
     )
-    started = time.monotonic()
     statuses = [post(url, "/api/ask", b"{}", bearer(TOKEN), conn=conn)[0] for _ in range(5)]
     status, headers, body = post(url, "/api/ask", QUESTION, bearer(TOKEN), conn=conn)
-    burst = time.monotonic() - started
     conn.close()
-    assert burst < 1.0, f"the burst took {burst:.2f} s: too slow to test a 5/s limit"
     assert statuses == [400] * 5
-    assert status == 429 and headers["Retry-After"] == "1"
-    assert json.loads(body) == {"error": "too many questions: at most 5 per second from one client"}
+    assert status == 429 and 1 <= int(headers["Retry-After"]) <= 60
+    assert json.loads(body) == {"error": "too many questions: at most 5 per minute from one client"}
     assert post(url, "/api/ask", QUESTION, source="127.0.0.2")[0] == 401  # token first
-    assert post(url, "/api/ask", b"{}", bearer(TOKEN), source="127.0.0.3")[0] == 400
-    time.sleep(int(headers["Retry-After"]))
-    status, _, body = post(url, "/api/ask", QUESTION, bearer(TOKEN), source="127.0.0.2")
+    status, _, body = post(url, "/api/ask", QUESTION, bearer(TOKEN), source="127.0.0.3")
     assert status == 200 and json.loads(body)["text"] == AMEG
 
 

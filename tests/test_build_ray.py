@@ -51,7 +51,6 @@ def comparable(manifest: dict[str, object]) -> dict[str, object]:
 def test_ray_build_equals_a_local_build(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'citeqa[ray]')")
     from citeqa.index.embed import MiniLMEmbedder
 
     build_index(corpus, tmp_path / "local", MiniLMEmbedder(), SETTINGS)
@@ -128,8 +127,12 @@ def test_ray_flag_reaches_the_ray_build(
         seen.append(rs)
         return build_index(corpus_dir, index_dir, make_embedder(), settings)
 
+    def no_local_build(*args: object, **kw: object) -> None:
+        raise AssertionError("built locally")
+
     monkeypatch.setattr(build_ray, "require_ray", lambda: None)
     monkeypatch.setattr(build_ray, "build_index_ray", fake_ray_build)
+    monkeypatch.setattr("citeqa.index.build.build_index", no_local_build)
     monkeypatch.setattr(common, "make_embedder", FakeEmbedder)
     argv = ["index", str(corpus), "--index", str(tmp_path / "ix"), "--quiet", "--ray", *flag]
     assert cli.main(argv) == 0

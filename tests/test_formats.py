@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -203,17 +204,25 @@ def _make(kind: str, paras: list[str]) -> bytes:
     return "\n\n".join(paras).encode()
 
 
+def _as_header(paragraph: str) -> str:
+    """A PDF gets a page per paragraph, and a line that opens every page is a running
+    header, rightly left out (``pdf_text._drop_edges``): so no two paragraphs alike."""
+    return re.sub(r"\d+", "#", paragraph.lower())
+
+
 @pytest.mark.parametrize("kind", ["pdf", "html", "docx", "txt"])
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(paras=st.lists(_words(), min_size=1, max_size=3))
+@given(paras=st.lists(_words(), min_size=1, max_size=3, unique_by=_as_header))
 def test_every_offset_indexes_document_text(tmp_path: Path, kind: str, paras: list[str]) -> None:
     path = write(tmp_path / f"doc.{kind}", _make(kind, paras))
     try:
         doc = load_document(path, path.name)
     except Exception:  # trafilatura may find no article in a one-line page: reported, fine
-        with pytest.raises(ExtractionError):
+        if kind != "html":
+            raise
+        with pytest.raises(ExtractionError, match="no article text"):
             document_text(path)
         return
     text = document_text(path)
@@ -231,7 +240,10 @@ def test_every_offset_indexes_document_text(tmp_path: Path, kind: str, paras: li
 @settings(
     max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(paras=st.lists(_words(), min_size=2, max_size=3), pick=st.integers(0, 50))
+@given(
+    paras=st.lists(_words(), min_size=2, max_size=3, unique_by=_as_header),
+    pick=st.integers(0, 50),
+)
 def test_every_answer_indexes_document_text(
     tmp_path_factory: pytest.TempPathFactory, kind: str, paras: list[str], pick: int
 ) -> None:
@@ -242,6 +254,8 @@ def test_every_answer_indexes_document_text(
     try:
         build_index(root / "corpus", root / "index", FakeEmbedder())
     except CorpusError:  # nothing readable (trafilatura found no article): reported, fine
+        if kind != "html":
+            raise
         return
     qa = QA(ix.load_index(root / "index", FakeEmbedder()), FakeEmbedder())
     sentences = [s for p in qa.index.passages for s in p.sentences]

@@ -69,6 +69,12 @@ def test_answers_are_verbatim_spans_of_the_file(qa: QA, corpus: Path, question: 
     assert 0.0 <= ans.score <= 1.0
     check_offsets(ans, corpus)
     assert json.loads(json.dumps(ans.to_dict()))["question"] == question
+    # the reader's span, whether or not the policy answers with it
+    _, reading = qa.read(question)
+    assert reading is not None
+    raw = (corpus / reading.hit.passage.source).read_text(encoding="utf-8")
+    assert reading.sentence.start <= reading.start < reading.end <= reading.sentence.end
+    assert raw[reading.sentence.start : reading.sentence.end] == reading.sentence.text
 
 
 def test_the_sentence_readers_typed_answer_is_the_short_span(qa: QA) -> None:
@@ -247,8 +253,12 @@ def test_ask_keeps_one_qa_per_index(monkeypatch: pytest.MonkeyPatch, qa: QA) -> 
 
 
 def test_ask_checks_input_before_loading(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline.QA, "load", None)  # would fail if called
-    with pytest.raises(TypeError):
+    def load(*args: object, **kw: object) -> QA:
+        raise AssertionError("loaded before the question was checked")
+
+    monkeypatch.setattr(pipeline, "_DEFAULTS", {})
+    monkeypatch.setattr(pipeline.QA, "load", staticmethod(load))
+    with pytest.raises(TypeError, match="question must be a str"):
         pipeline.ask(3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty"):
         pipeline.ask(" ")
