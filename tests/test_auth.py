@@ -526,9 +526,12 @@ def test_callers_without_the_token_spend_no_budget(secured: tuple[str, Path]) ->
 
 @marked
 def test_the_token_never_appears_in_the_server_output(secured: tuple[str, Path]) -> None:
-    """Last here, so the log holds every request above; these add a failed and a good
-    login, and a wrong and a right Bearer token."""
+    """Its own requests cover every path a token takes: a failed and a good login, a wrong
+    and a right Bearer token, and a rate-limited one (and, run last, the log also holds
+    every request above)."""
     url, log = secured
+    limited = [post(url, "/api/ask", b"{", bearer(TOKEN), source="127.0.0.5")[0] for _ in range(6)]
+    assert limited[-1] == 429
     for password in ("wrong-" + TOKEN, TOKEN):
         form = urlencode({"username": TOKEN, "password": password}).encode()
         try:

@@ -86,6 +86,7 @@ def test_pdf_citation_shows_its_page(page: Any) -> None:
 
 
 def test_follow_up_keeps_earlier_turns(page: Any) -> None:
+    ask(page, "How much is Alibaba investing in Hong Kong?")
     ask(page, "What is AMEG?")
     messages = page.locator("#citeqa-chat .message")
     texts = [messages.nth(i).inner_text() for i in range(messages.count())]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from citeqa import QA
 from citeqa.corpus.chunk import chunk_document
 from citeqa.corpus.ingest import load_corpus
+from citeqa.corpus.parse import parse_document
 from citeqa.errors import CorpusError, InvalidQuestionError
 from citeqa.index.build import build_index
 
@@ -65,8 +66,15 @@ def test_ingest_and_chunk_any_text(tmp_path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
     try:
         corpus = load_corpus(folder)
-    except CorpusError:
-        return  # nothing readable (NUL bytes, lone surrogates, only furniture): documented
+    except CorpusError:  # nothing readable, and only for the documented reasons:
+        if b"\x00" in path.read_bytes()[:8192]:
+            return  # binary
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            return  # not UTF-8 (a lone surrogate)
+        assert not parse_document(raw, "doc.md").blocks  # nothing but page furniture
+        return
     (doc,) = corpus.documents
     raw = path.read_text(encoding="utf-8")
     for p in chunk_document(doc):
