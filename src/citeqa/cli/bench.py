@@ -16,7 +16,9 @@ from citeqa.cli.common import EXIT_OK
 def add(sub: Any) -> None:
     p = sub.add_parser("bench", help="measure build throughput, ask latency, cold start")
     p.add_argument("--corpus", type=Path, default=None, help="corpus folder (default: seeds/)")
-    p.add_argument("--index", type=Path, default=None, help="index for ask (default: index/)")
+    p.add_argument(
+        "--index", type=Path, default=None, help="index for ask; " + common.INDEX_DEFAULT
+    )
     p.add_argument(
         "--repeats", type=common.count(1), default=3, help="builds to time (best is kept)"
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
 
+INDEX_DEFAULT = "default: index/ in $CITEQA_HOME, else in the checkout, else here"
+
 
 def usage_error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)

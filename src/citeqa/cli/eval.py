@@ -35,7 +35,9 @@ def add(sub: Any) -> None:
         "--work", type=Path, default=Path(".citeqa-work"), help="SQuAD corpus and index cache"
     )
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    where.add_argument(
+        "--index", type=Path, default=None, help="index folder; " + common.INDEX_DEFAULT
+    )
     where.add_argument("--corpus", type=Path, default=None, help="index this folder first")
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     p.add_argument("--split", default=None, help="only questions of this split (dev, test)")

@@ -29,7 +29,7 @@ def add(sub: Any) -> None:
         help="folder of .txt, .md, .html, .pdf and .docx files (default: the index's own, "
         "else seeds/)",
     )
-    p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    p.add_argument("--index", type=Path, default=None, help="index folder; " + common.INDEX_DEFAULT)
     p.add_argument("--check", action="store_true", help="exit 1 and list changes when stale")
     p.add_argument("--explain", action="store_true", help="list what cleaning drops, per file")
     p.add_argument("--force", action="store_true", help="rebuild even when fresh")

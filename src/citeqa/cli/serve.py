@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def add(sub: Any) -> None:
     p = sub.add_parser("serve", help="start the web chat (loopback only unless --host)")
-    p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+    p.add_argument("--index", type=Path, default=None, help="index folder; " + common.INDEX_DEFAULT)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=7860, help="TCP port (default 7860)")
     p.add_argument(
