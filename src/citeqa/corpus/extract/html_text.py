@@ -56,6 +56,9 @@ def decode_html(data: bytes) -> str:
         except LookupError:
             name = "utf-8"
         name = "cp1252" if name in _AS_1252 else name
+        if name.startswith(("utf-16", "utf-32")):
+            # A meta tag readable as ASCII cannot be in UTF-16: browsers take it as UTF-8.
+            name = "utf-8"
         return data.decode(name, errors="replace")
     try:
         return data.decode("utf-8")
