@@ -144,3 +144,58 @@ def test_an_idle_worker_stops_and_lets_its_owner_go(monkeypatch: pytest.MonkeyPa
         gc.collect()
         time.sleep(0.05)
     assert gone() is None
+
+
+def test_one_callers_bad_item_fails_only_that_caller() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citeqa import batching
+
+    entered, release = threading.Event(), threading.Event()
+    calls: list[list[str]] = []
+
+    def fn(items: list[str]) -> list[str]:
+        calls.append(items)
+        if not entered.is_set():  # hold the worker while the others queue up
+            entered.set()
+            assert release.wait(10)
+        if "poison" in items:
+            raise ValueError("bad item")
+        return [i.upper() for i in items]
+
+    batcher = batching.MicroBatcher(fn, name="test")
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(batcher, "first")
+        assert entered.wait(10)
+        rest = [pool.submit(batcher, item) for item in ("a", "poison", "b")]
+        _wait_for(lambda: batcher.waiting() == 3)
+        release.set()
+        assert first.result(10) == "FIRST"
+        assert rest[0].result(10) == "A" and rest[2].result(10) == "B"
+        with pytest.raises(ValueError, match="bad item"):
+            rest[1].result(10)
+    assert ["a", "poison", "b"] in calls  # tried together first, then each alone
+
+
+def test_a_worker_that_fails_to_start_does_not_hang_later_callers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from citeqa import batching
+
+    real_start, failed = threading.Thread.start, []
+
+    def start_once_failing(self: threading.Thread) -> None:
+        if not failed:
+            failed.append(self.name)
+            raise RuntimeError("can't start new thread")
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_once_failing)
+    batcher = batching.MicroBatcher(lambda items: [i * 2 for i in items], name="test")
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        batcher(1)
+    answer: list[int] = []
+    caller = threading.Thread(target=lambda: answer.append(batcher(21)))
+    real_start(caller)
+    caller.join(10)
+    assert answer == [42]

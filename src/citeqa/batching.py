@@ -46,10 +46,9 @@ class MicroBatcher(Generic[T, R]):
         with self._start_lock:  # against a worker deciding to stop as this arrives
             self._queue.put((item, done))
             if self._worker is None:
-                self._worker = threading.Thread(
-                    target=self._run, name=f"citeqa-{self.name}", daemon=True
-                )
-                self._worker.start()
+                worker = threading.Thread(target=self._run, name=f"citeqa-{self.name}", daemon=True)
+                worker.start()  # recorded once running: a failed start must not look like one
+                self._worker = worker
         return done.result()
 
     def waiting(self) -> int:
@@ -75,12 +74,23 @@ class MicroBatcher(Generic[T, R]):
                 except queue.Empty:
                     break
             try:
-                results = self.fn([item for item, _ in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{self.name}: {len(results)} results for {len(batch)}")
-            except BaseException as exc:  # every waiting caller gets the error, not a hang
-                for _, done in batch:
-                    done.set_exception(exc)
+                results = self._call([item for item, _ in batch])
+            except BaseException as exc:  # every waiting caller gets an answer, not a hang
+                if len(batch) == 1:
+                    batch[0][1].set_exception(exc)
+                    continue
+                # One caller's item may be what failed: each alone, so only it fails.
+                for item, done in batch:
+                    try:
+                        done.set_result(self._call([item])[0])
+                    except BaseException as own:
+                        done.set_exception(own)
                 continue
             for (_, done), result in zip(batch, results, strict=True):
                 done.set_result(result)
+
+    def _call(self, items: list[T]) -> Sequence[R]:
+        results = self.fn(items)
+        if len(results) != len(items):
+            raise RuntimeError(f"{self.name}: {len(results)} results for {len(items)}")
+        return results
