@@ -110,6 +110,47 @@ def make_docx() -> bytes:
     return out.getvalue()
 
 
+DOCX_REVISED = "The deposit is not refundable."
+DOCX_CONTROLLED = "Clause held in a content control."
+DOCX_NESTED = "Nested fee 500 USD"
+
+
+def make_revised_docx() -> bytes:
+    """Word's richer structure: a tracked insertion and deletion, a body-level content
+    control, a table within a table cell, and a cell merged down two rows."""
+    import docx
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    document.add_paragraph("Terms of hire.")
+    body = document.element.body
+
+    def add(xml: str) -> None:  # before the section properties, which end a body
+        body.sectPr.addprevious(parse_xml(xml))
+
+    add(
+        f"<w:p {w}><w:r><w:t xml:space='preserve'>The deposit is </w:t></w:r>"
+        "<w:ins w:id='1' w:author='a'><w:r><w:t xml:space='preserve'>not </w:t></w:r>"
+        "</w:ins><w:del w:id='2' w:author='a'><w:r><w:delText xml:space='preserve'>"
+        "fully </w:delText></w:r><w:r><w:t xml:space='preserve'>ever </w:t></w:r></w:del>"
+        "<w:r><w:t>refundable.</w:t></w:r></w:p>"
+    )
+    add(
+        f"<w:sdt {w}><w:sdtContent><w:p><w:r><w:t>{DOCX_CONTROLLED}</w:t></w:r></w:p>"
+        "</w:sdtContent></w:sdt>"
+    )
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Fees"
+    table.cell(0, 1).add_table(rows=1, cols=1).cell(0, 0).text = DOCX_NESTED
+    days = document.add_table(rows=2, cols=2)  # "Friday" merged down two rows
+    days.cell(0, 0).merge(days.cell(1, 0)).text = "Friday"
+    days.cell(0, 1).text, days.cell(1, 1).text = "5,000 visitors", "3,000 at night"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def make_fake_docx() -> bytes:
     """A zip of photos named .docx."""
     out = io.BytesIO()

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from formats import (
+    DOCX_CONTROLLED,
+    DOCX_NESTED,
     DOCX_PARAGRAPHS,
+    DOCX_REVISED,
     DOCX_TABLE,
     HTML_ARTICLE,
     HTML_CONSENT,
@@ -23,6 +26,7 @@ from formats import (
     make_fake_docx,
     make_image_only_pdf,
     make_pdf,
+    make_revised_docx,
     write,
 )
 from hypothesis import HealthCheck, given, settings
@@ -158,6 +162,18 @@ def test_html_declaring_utf16_in_an_ascii_meta_tag_is_read_as_utf8(tmp_path: Pat
         tmp_path / "page.html", html_page(charset="utf-16", article=(para, HTML_ARTICLE[1]))
     )
     assert para in document_text(path)
+
+
+def test_word_text_is_what_the_document_says_now(tmp_path: Path) -> None:
+    path = write(tmp_path / "terms.docx", make_revised_docx())
+    text = document_text(path)
+    assert DOCX_REVISED in text and "fully" not in text and "ever" not in text
+    assert DOCX_CONTROLLED in text and f"Fees | {DOCX_NESTED}" in text
+    assert "Friday | 5,000 visitors\n\nFriday | 3,000 at night" in text
+    doc = load_document(path, path.name)
+    assert doc.extractor.startswith("python-docx ") and doc.extractor.endswith(", rules 2")
+    for p in chunk_document(doc):
+        assert text[p.start : p.end] == p.text
 
 
 def test_html_over_the_size_limit_is_skipped(

@@ -43,10 +43,14 @@ class Format:
     library: str
     """The distribution that does the work; its version goes into the index manifest."""
     run: Callable[[bytes], Extraction]
+    rules: int = 1
+    """citeqa's own way of reading the format, counted up when it changes the text a file
+    gives, so that indexes made the old way count as stale."""
 
     @property
     def extractor(self) -> str:
-        return f"{self.library} {library_version(self.library)}"
+        version = f"{self.library} {library_version(self.library)}"
+        return version if self.rules == 1 else f"{version}, rules {self.rules}"
 
     def extract(self, data: bytes) -> Extraction:
         try:
@@ -90,7 +94,8 @@ FORMATS: dict[str, Format] = {
     ".html": _HTML,
     ".htm": _HTML,
     ".pdf": Format("pdf", "pypdfium2", _pdf),
-    ".docx": Format("docx", "python-docx", _docx),
+    # rules 2: tracked changes, content controls and tables within tables read
+    ".docx": Format("docx", "python-docx", _docx, rules=2),
 }
 EXTENSIONS = PLAIN_EXTENSIONS | frozenset(FORMATS)
 
