@@ -155,11 +155,15 @@ def test_html_in_windows_1252_is_decoded_by_its_declared_charset(tmp_path: Path)
     assert para in document_text(path)
 
 
-def test_html_declaring_utf16_in_an_ascii_meta_tag_is_read_as_utf8(tmp_path: Path) -> None:
-    # A meta tag found by reading the bytes as ASCII cannot be in UTF-16 (WHATWG's rule).
+@pytest.mark.parametrize("charset", ["utf-16", "hex", "base64"])
+def test_html_declaring_a_charset_no_page_can_be_in_is_read_as_utf8(
+    tmp_path: Path, charset: str
+) -> None:
+    # A meta tag found by reading the bytes as ASCII cannot be in UTF-16 (WHATWG's rule),
+    # and "hex" is a Python codec but no charset.
     para = "The café on Rue Ménard serves pastries to 300 guests every day."
     path = write(
-        tmp_path / "page.html", html_page(charset="utf-16", article=(para, HTML_ARTICLE[1]))
+        tmp_path / "page.html", html_page(charset=charset, article=(para, HTML_ARTICLE[1]))
     )
     assert para in document_text(path)
 

@@ -52,7 +52,9 @@ def decode_html(data: bytes) -> str:
     match = _META_CHARSET.search(data[:_SNIFF])
     if match:
         try:
-            name = codecs.lookup(match.group(1).decode("ascii")).name
+            codec = codecs.lookup(match.group(1).decode("ascii"))
+            # "hex" or "base64" are codecs too, but not charsets a page can be in
+            name = codec.name if codec._is_text_encoding else "utf-8"
         except LookupError:
             name = "utf-8"
         name = "cp1252" if name in _AS_1252 else name
