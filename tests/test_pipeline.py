@@ -301,3 +301,33 @@ def test_a_passage_states_an_answer_only_as_whole_words(
     passage: str, answer: str, stated: bool
 ) -> None:
     assert pipeline.states(passage, answer) is stated
+
+
+def test_a_slow_load_holds_up_no_other_index(monkeypatch: pytest.MonkeyPatch, qa: QA) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def slow_load(index_dir: object = None, **kw: object) -> QA:
+        if index_dir == "/slow/index":
+            started.set()
+            assert release.wait(10)
+        return qa
+
+    monkeypatch.setattr(pipeline, "_DEFAULTS", {})
+    monkeypatch.setattr(pipeline, "_LOADING", {})
+    monkeypatch.setattr(pipeline.QA, "load", staticmethod(slow_load))
+    pipeline.ask("What is AMEG?", index_dir="/fast/index")  # loaded
+    slow = threading.Thread(
+        target=pipeline.ask, args=("What is AMEG?",), kwargs={"index_dir": "/slow/index"}
+    )
+    slow.start()
+    try:
+        assert started.wait(10)
+        fast = threading.Thread(
+            target=pipeline.ask, args=("What is AMEG?",), kwargs={"index_dir": "/fast/index"}
+        )
+        fast.start()
+        fast.join(10)
+        assert not fast.is_alive()  # answered while the other index was still loading
+    finally:
+        release.set()
+        slow.join(10)

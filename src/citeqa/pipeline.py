@@ -201,6 +201,7 @@ def _fresh_default_index(embedder: Embedder) -> LoadedIndex:
 
 
 _DEFAULTS: dict[tuple[str, str], QA] = {}
+_LOADING: dict[tuple[str, str], threading.Lock] = {}
 _DEFAULTS_LOCK = threading.Lock()
 
 
@@ -217,7 +218,14 @@ def ask(
     key = (str(Path(index_dir).resolve()) if index_dir is not None else "", reader)
     with _DEFAULTS_LOCK:
         qa = _DEFAULTS.get(key)
-        if qa is None:
-            qa = QA.load(index_dir, reader=reader)
-            _DEFAULTS[key] = qa
+        loading = _LOADING.setdefault(key, threading.Lock())
+    if qa is None:
+        # One load per index and reader; callers of other, loaded ones are not held up by
+        # it (loading may rebuild the default index: minutes).
+        with loading:
+            qa = _DEFAULTS.get(key)
+            if qa is None:
+                qa = QA.load(index_dir, reader=reader)
+                with _DEFAULTS_LOCK:
+                    _DEFAULTS[key] = qa
     return qa.ask(question, top_k=top_k)
