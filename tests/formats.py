@@ -94,6 +94,17 @@ def make_image_only_pdf() -> bytes:
     return bytes(pdf.output())
 
 
+def make_pageless_pdf() -> bytes:
+    """A valid PDF whose page tree is empty."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    out = io.BytesIO()
+    pdfium.PdfDocument.new().save(out)
+    return out.getvalue()
+
+
 def make_docx() -> bytes:
     import docx
 

@@ -25,6 +25,7 @@ from formats import (
     make_docx,
     make_fake_docx,
     make_image_only_pdf,
+    make_pageless_pdf,
     make_pdf,
     make_revised_docx,
     write,
@@ -91,6 +92,7 @@ def test_pdf_hyphenated_line_breaks_are_joined(tmp_path: Path) -> None:
     [
         ("locked.pdf", lambda: make_pdf(password="secret"), "encrypted PDF"),
         ("scan.pdf", make_image_only_pdf, "no text layer"),
+        ("blank.pdf", make_pageless_pdf, "empty PDF: it has no pages"),
         ("cut.pdf", lambda: make_pdf()[:900], "damaged or truncated PDF"),
         ("fake.docx", make_fake_docx, "a zip archive, not a Word document"),
         ("text.docx", lambda: b"just some text", "not a Word document"),
@@ -111,6 +113,22 @@ def test_bad_files_are_skipped_with_a_warning_naming_them(
     assert list(got) == [name] and got[name].startswith(reason), got
     with pytest.raises(ExtractionError, match=reason.split()[0]):
         document_text(tmp_path / name)
+
+
+def test_pdf_reasons_do_not_carry_over_from_the_previous_file(tmp_path: Path) -> None:
+    # pdfium's last error is global; a PDF of no pages sets none of its own.
+    files = {
+        "locked.pdf": make_pdf(password="secret"),
+        "blank.pdf": make_pageless_pdf(),
+        "cut.pdf": make_pdf()[:900],
+    }
+    for name, data in files.items():
+        write(tmp_path / name, data)
+    expected = {"locked.pdf": "encrypted", "blank.pdf": "empty", "cut.pdf": "damaged"}
+    for order in (["locked.pdf", "blank.pdf", "cut.pdf", "blank.pdf"], ["cut.pdf", "blank.pdf"]):
+        for name in order:
+            with pytest.raises(ExtractionError, match=f"^{expected[name]} "):
+                document_text(tmp_path / name)
 
 
 def test_pdf_page_locator_and_offsets_through_the_pipeline(tmp_path: Path) -> None:

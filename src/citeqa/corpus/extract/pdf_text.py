@@ -30,12 +30,19 @@ _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})(\d{2})")
 
 def extract_pdf(data: bytes) -> Extraction:
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
+    # pdfium keeps one last error for the process and sets it only on some failures: a PDF
+    # of no pages fails without one and would be given the reason of an earlier file. A
+    # load from memory never sets "file access error", so set that first to mean "none".
+    pdfium_c.FPDF_LoadDocument(b"", None)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
             raise ExtractionError("encrypted PDF: it needs a password to open") from None
+        if exc.err_code in (pdfium_c.FPDF_ERR_FILE, pdfium_c.FPDF_ERR_SUCCESS):
+            raise ExtractionError("empty PDF: it has no pages") from None
         detail = re.search(r"\(([^()]+)\)", str(exc))  # "(PDFium: Data format error)"
         why = detail.group(1) if detail else str(exc)
         raise ExtractionError(f"damaged or truncated PDF ({why})") from None
