@@ -353,14 +353,14 @@ def test_index_stores_extracted_texts_and_check_sees_a_changed_pdf(
 def test_a_new_extractor_version_makes_the_index_stale(
     mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    write(mixed / "scan.pdf", make_image_only_pdf())  # skipped: a new version may read it
     build_index(mixed, tmp_path / "index", FakeEmbedder())
     assert staleness(tmp_path / "index", FakeEmbedder()) == []
     real = extract.library_version
     monkeypatch.setattr(extract, "library_version", lambda d: "99" if d == "pypdfium2" else real(d))
     diffs = staleness(tmp_path / "index", FakeEmbedder())
-    assert diffs == [
-        f"extractor for report.pdf: index pypdfium2 {real('pypdfium2')}, now pypdfium2 99"
-    ]
+    was = f"index pypdfium2 {real('pypdfium2')}, now pypdfium2 99"
+    assert diffs == [f"extractor for report.pdf: {was}", f"extractor for scan.pdf (skipped): {was}"]
 
 
 def test_an_index_from_before_documents_jsonl_still_loads(mixed: Path, tmp_path: Path) -> None:

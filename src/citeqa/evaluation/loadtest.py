@@ -26,6 +26,8 @@ import numpy as np
 from citeqa.evaluation.bench import QUESTIONS
 
 WARM_UP_S = 10.0
+
+
 @dataclass(frozen=True)
 class Served:
     url: str

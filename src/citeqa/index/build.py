@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from citeqa.corpus.chunk import chunk_corpus
-from citeqa.corpus.extract import library_version
+from citeqa.corpus.extract import extractor_for, library_version
 from citeqa.corpus.ingest import Corpus, SkippedFile, load_corpus
 from citeqa.errors import IndexFolderError
 from citeqa.index import lexicon
@@ -272,7 +272,11 @@ def _manifest(
             for doc in corpus.documents
         },
         "skipped_sources": {
-            f.source: {**_skipped_record(corpus.root, f), "reason": f.reason}
+            f.source: {
+                **_skipped_record(corpus.root, f),
+                "extractor": extractor_for(f.source),
+                "reason": f.reason,
+            }
             for f in corpus.skipped
         },
         "counts": {"documents": len(corpus.documents), "passages": len(passages)},

@@ -84,8 +84,12 @@ def corpus_changes(manifest: dict[str, Any], root: Path) -> list[str]:
         if sha256 != known[source].get("sha256"):
             diffs.append(f"changed: {source}")
             continue
-        # The same file through another extractor version may give another text.
-        was, would = known[source].get("extractor", RAW), extractor_for(now[source])
-        if source in manifest.get("sources", {}) and was != would:
-            diffs.append(f"extractor for {source}: index {was}, now {would}")
+        # The same file through another extractor version may give another text, or text
+        # at all where it was skipped. (Skips recorded before they named one: no check.)
+        indexed = source in manifest.get("sources", {})
+        was = known[source].get("extractor", RAW if indexed else None)
+        would = extractor_for(now[source])
+        if was is not None and was != would:
+            skipped = "" if indexed else " (skipped)"
+            diffs.append(f"extractor for {source}{skipped}: index {was}, now {would}")
     return diffs
