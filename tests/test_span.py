@@ -53,10 +53,47 @@ def test_a_window_without_context_has_no_span() -> None:
         ("Alibaba Group Holding Ltd.", "Alibaba Group Holding Ltd."),
         ("visited the US.", "visited the US"),
         (" .", ""),
+        ("$640 million (HK$5 billion", "$640 million"),
+        ("$640 million (HK$5 billion)", "$640 million (HK$5 billion)"),
+        ("(HK$5 billion", "HK$5 billion"),
+        ("TVB (a broadcaster) and Shaw (a studio", "TVB (a broadcaster) and Shaw"),
+        ("f(x (y", "f"),
+        ("(", ""),
+        ("HK$5 billion)", "HK$5 billion"),
+        ("billion) to revitalize", "billion) to revitalize"),
     ],
 )
-def test_trim_keeps_an_abbreviations_full_stop(span: str, trimmed: str) -> None:
+def test_trim_keeps_an_abbreviations_full_stop_and_closes_no_bracket(
+    span: str, trimmed: str
+) -> None:
     from citeqa.answer.span_reader import _trim
 
     a, b = _trim(span, 0, len(span))
     assert span[a:b] == trimmed
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "answer"),
+    [
+        (
+            "pours $640 million (HK$5 billion) into film",
+            "$640 million (HK$5",
+            "$640 million (HK$5 billion)",
+        ),
+        (
+            "$640 million (HK$5 billion in all, over five years, and more to come)",
+            "$640 million (HK$5",
+            "$640 million",
+        ),
+        ("TVB (a (state) broadcaster) and Shaw", "TVB (a (state", "TVB (a (state) broadcaster)"),
+        ("Youku (a platform\nof Alibaba)", "Youku (a platform", "Youku"),
+    ],
+)
+def test_trim_closes_a_bracket_where_the_text_closes_it_nearby(
+    text: str, span: str, answer: str
+) -> None:
+    from citeqa.answer.span_reader import _trim
+
+    a = text.index(span)
+    lo, hi = _trim(text, a, a + len(span))
+    assert text[lo:hi] == answer

@@ -69,7 +69,7 @@ class SpanSettings:
     money: bool = True
     """For a question that asks for a sum of money ("How much is Alibaba investing?"),
     the answer is the best span that holds a number, in digits or in words, where any
-    window has one: the model alone answered that one "colossal". Shares and counts are
+    window has one: the model alone answered that one "multi-million dollar". Shares and counts are
     left to the model, since "over half" and "nearly tripled" are right answers with no
     number in them (MODEL_CARD.md)."""
     lists: bool = True
@@ -332,7 +332,45 @@ _ABBREVIATION = re.compile(
 
 
 def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    """``a:b`` without the separators around it, or a sentence's full stop after it."""
+    """``a:b`` without the separators around it, a sentence's full stop after it, or a
+    bracket left open or closed alone. A bracket opened inside the span is closed where the
+    text closes it nearby ("gamma-aminobutyric acid (GABA" takes its ")"), else the span
+    ends before it; a span that begins with the bracket loses it, as does one that ends
+    with a ")" it never opened. This is for the reader's eyes: SQuAD's scoring drops
+    brackets, and on the validation articles (gold paragraphs, 1,794 questions) closing
+    changed 4 answers for −0.003 F1 points, where ending before the bracket lost 0.05;
+    seeds dev changed nowhere. 0.09% of SQuAD v1.1 train's gold answers leave a
+    bracket open or close one alone."""
+    a, b = _strip(text, a, b)
+    depth, opened, stray = 0, -1, -1
+    for i in range(a, b):
+        if text[i] == "(":
+            opened, depth = (i if depth == 0 else opened), depth + 1
+        elif text[i] == ")":
+            depth, stray = (depth - 1, stray) if depth else (0, i)
+    if depth and opened == a:
+        return _strip(text, a + 1, b)
+    if depth:
+        close = _closing(text, b, depth)
+        return (a, close) if close is not None else _strip(text, a, opened)
+    if stray == b - 1:
+        return _strip(text, a, b - 1)
+    return a, b
+
+
+def _closing(text: str, b: int, depth: int, reach: int = 40) -> int | None:
+    """Just past the ")" that closes ``depth`` open brackets, within ``reach`` characters
+    of ``b`` on its line."""
+    for i in range(b, min(len(text), b + reach)):
+        if text[i] == "\n":
+            return None
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    return None
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
     while a < b and text[a] in _TRIM:
         a += 1
     while b > a and (
