@@ -61,7 +61,7 @@ def test_answer_highlight_and_citation_are_visible(page: Any) -> None:
     last = page.locator("#citeqa-chat .message").last
     assert "$640 million" in last.inner_text()
     mark = last.locator("mark").first
-    assert mark.is_visible() and mark.inner_text() in ("$640 million", "US$640 million")
+    assert mark.is_visible() and mark.inner_text().startswith(("$640 million", "US$640 million"))
     sources = page.locator("#citeqa-sources")
     assert sources.locator("mark").first.is_visible()
     assert ".txt" in sources.inner_text() and "score" not in sources.inner_text()
