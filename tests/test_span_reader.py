@@ -170,9 +170,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     of these questions the two rules disagree, so the choice is tested."""
     from citeqa.answer.span_reader import _trim
 
-    settings = SpanSettings(
-        whole_names=False, whole_lists=False, by_margin=by_margin, money=False, lists=False
-    )
+    settings = SpanSettings(whole_names=False, by_margin=by_margin, money=False, lists=False)
     reader = SpanReader(qa.index, settings=settings)
     disagree = 0
     for question in (
