@@ -67,6 +67,65 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
     assert model.config.attention_probs_dropout_prob == 0.0
 
 
+def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropout's masks and the batches after a resume are the ones the stopped run would
+    have drawn: a run stopped after its first step and resumed ends with the weights of
+    one that ran both steps straight."""
+    import dataclasses
+
+    import torch
+
+    from citeqa.training import loop
+    from citeqa.training.dropout import Dropout
+
+    config = _tiny(
+        tmp_path / "straight",
+        batch_size=4,
+        max_steps=2,
+        checkpoint_every=1,
+        dropout=0.1,
+        attention_dropout=0.0,
+    )
+    model, _ = loop._base_model(config)
+    layers = model.config.num_hidden_layers
+    # the hidden dropout, the embeddings' and two in each layer, is the cheaper kind
+    hidden = [m for m in model.modules() if isinstance(m, Dropout) and m.p == 0.1]
+    assert len(hidden) == 1 + 2 * layers
+    assert not any(type(m) is torch.nn.Dropout for m in model.modules())
+
+    train(config)
+    stopped = dataclasses.replace(config, out=str(tmp_path / "stopped"))
+    one_step, taken = loop._step, []
+
+    def stop_after_one(*args: Any) -> float:
+        if taken:
+            raise KeyboardInterrupt
+        taken.append(1)
+        return one_step(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "_step", stop_after_one)
+        with pytest.raises(KeyboardInterrupt):
+            train(stopped)
+    assert torch.load(tmp_path / "stopped" / "checkpoint.pt", weights_only=False)["step"] == 1
+    train(stopped, resume=True)
+
+    def weights(run: str) -> dict[str, Any]:
+        state = torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)
+        assert state["step"] == 2
+        return state["model"]
+
+    straight, resumed = weights("straight"), weights("stopped")
+    for name, tensor in straight.items():
+        assert torch.equal(tensor, resumed[name]), name
+    # and the masks matter: the same run without dropout ends elsewhere
+    train(dataclasses.replace(config, out=str(tmp_path / "plain"), dropout=0.0))
+    plain = weights("plain")
+    assert not all(torch.equal(tensor, plain[name]) for name, tensor in straight.items())
+
+
 def test_training_refuses_held_out_articles(tmp_path: Path) -> None:
     import json
 

@@ -44,8 +44,8 @@ class TrainConfig:
     answers: question mark dropped, typos (``data.carelessly_typed``)."""
     dropout: float = 0.0
     """Hidden dropout, and attention dropout unless ``attention_dropout`` is given. Off by
-    default: on 2 cores its random masks cost 41% of a step (MODEL_CARD.md); a run of more
-    than one epoch may want it back."""
+    default, for its cost (MODEL_CARD.md); a run of more than one epoch wants it: the
+    shipped reader trained two epochs with hidden dropout 0.1."""
     attention_dropout: float | None = None
     """Dropout on the attention probabilities (None: as ``dropout``). Its masks are the big
     ones, batch × heads × length²: on one step of 32 windows of 166 tokens, hidden dropout
