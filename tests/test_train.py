@@ -26,7 +26,7 @@ def _tiny(out: Path, **settings: Any) -> TrainConfig:
 
 
 @pytest.mark.parametrize("bf16", [True, False], ids=["bf16", "fp32"])
-def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
+def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     import dataclasses
 
     import torch
@@ -34,7 +34,7 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
     config = _tiny(
         tmp_path,
         batch_size=4,
-        max_steps=1,
+        max_steps=2,
         checkpoint_every=1,
         bf16=bf16,
         cut_negatives=0.5,
@@ -42,14 +42,15 @@ def test_two_steps_with_a_resume_then_save_and_reload(tmp_path: Path, bf16: bool
         dropout=0.1,
         attention_dropout=0.0,
     )
-    train(config)
-    assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 1
-    metrics = train(dataclasses.replace(config, max_steps=2), resume=True)  # one more step
+    metrics = train(config)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert state["step"] == 2 and [h["step"] for h in state["history"]] == [1, 2]
-    # resuming with a setting that changes the batches is refused, naming it
+    # resuming with a setting that changes the batches or the learning-rate schedule is
+    # refused, naming it
     with pytest.raises(CiteQAError, match=r"batch_size 4 -> 8"):
-        train(dataclasses.replace(config, max_steps=3, batch_size=8), resume=True)
+        train(dataclasses.replace(config, batch_size=8), resume=True)
+    with pytest.raises(CiteQAError, match=r"max_steps 2 -> 3"):
+        train(dataclasses.replace(config, max_steps=3), resume=True)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
     sample = metrics[SAMPLE.stem]
     assert sample["questions"] > 0 and 0.0 <= sample["f1"] <= 100.0
@@ -124,6 +125,22 @@ def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(
     train(dataclasses.replace(config, out=str(tmp_path / "plain"), dropout=0.0))
     plain = weights("plain")
     assert not all(torch.equal(tensor, plain[name]) for name, tensor in straight.items())
+
+
+def test_a_checkpoint_that_did_not_record_a_setting_resumes_at_its_default(
+    tmp_path: Path,
+) -> None:
+    import dataclasses
+
+    from citeqa.training.loop import _check_recipe, _recipe
+
+    config = TrainConfig(squad=str(SAMPLE), out=str(tmp_path))
+    older = {k: v for k, v in _recipe(config).items() if k != "max_steps"}
+    _check_recipe(tmp_path / "checkpoint.pt", {"recipe": older}, config)
+    with pytest.raises(CiteQAError, match=r"max_steps 0 -> 5"):
+        _check_recipe(
+            tmp_path / "checkpoint.pt", {"recipe": older}, dataclasses.replace(config, max_steps=5)
+        )
 
 
 def test_training_refuses_held_out_articles(tmp_path: Path) -> None:

@@ -38,7 +38,12 @@ def add(sub: Any) -> None:
         help="data order, dropout and the sampled negatives (not the validation split)",
     )
     p.add_argument("--checkpoint-every", type=int, default=200)
-    p.add_argument("--max-steps", type=int, default=0, help="stop early (smoke tests)")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=0,
+        help="train this many steps, the learning rate's schedule fitted to them (0: all epochs)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init", type=Path, help="a saved reader to continue training from")
     p.add_argument(

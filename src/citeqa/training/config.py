@@ -26,7 +26,9 @@ class TrainConfig:
     checkpoint_every: int = 200
     val_articles: int = VALIDATION_ARTICLES
     max_steps: int = 0
-    """Stop after this many optimiser steps (0: run all epochs); for smoke tests."""
+    """Train this many optimiser steps (0: all epochs), the learning rate's warm-up and
+    decay fitted to them: a short run at its own schedule, or a smoke test. A run resumes
+    only with the same, or its schedule would jump."""
     threads: int = 0
     """torch threads (0: torch's default)."""
     init: str = ""

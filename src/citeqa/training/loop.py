@@ -339,8 +339,9 @@ def _save_checkpoint(
     os.replace(tmp, path)
 
 
-_NOT_RECIPE = ("out", "max_steps", "threads", "checkpoint_every")
-"""Settings a run may resume with changed: none of them changes which batch a step is."""
+_NOT_RECIPE = ("out", "threads", "checkpoint_every")
+"""Settings a run may resume with changed: none of them changes which batch a step is or
+its learning rate. ``max_steps`` does: the schedule's warm-up and decay fit the steps."""
 
 
 def _recipe(config: TrainConfig) -> dict[str, Any]:
@@ -354,6 +355,8 @@ def _check_recipe(ckpt: Path, state: dict[str, Any], config: TrainConfig) -> Non
     if saved is None:  # a checkpoint from before recipes were saved
         return
     now = _recipe(config)
+    # a setting the checkpoint did not record (one added since) had its default
+    saved = {**_recipe(TrainConfig(squad="", out="")), **saved}
     changed = [
         f"{k} {saved.get(k)!r} -> {now.get(k)!r}"
         for k in sorted(set(saved) | set(now))
