@@ -315,14 +315,27 @@ def test_serve_bad_port_is_a_usage_error_before_loading(
     assert fake_serve == []
 
 
-@pytest.mark.parametrize("argv", [["--token", "s3cret-value"], ["--token=s3cret-value"]])
-def test_serve_takes_no_secret_on_the_command_line(
-    argv: list[str], fake_serve: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--token", "s3cret-value"], "there is no --token"),
+        (["serve", "--token=s3cret-value"], "there is no --token"),
+        # abbreviated or mistyped, argparse would echo the whole argument
+        (["serve", "--tok=s3cret-value"], "ambiguous option: --tok=… could match"),
+        (["serve", "--tokn=s3cret-value"], "unrecognized arguments: --tokn=…"),
+        (["--tokn=s3cret-value", "serve"], "unrecognized arguments: --tokn=…"),
+    ],
+)
+def test_serve_takes_no_secret_on_the_command_line_nor_echoes_one(
+    argv: list[str],
+    message: str,
+    fake_serve: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        main(["serve", *argv])
+        main(argv)
     err = capsys.readouterr().err
-    assert exited.value.code == 2 and "there is no --token" in err and "s3cret" not in err
+    assert exited.value.code == 2 and message in err and "s3cret" not in err
     assert fake_serve == []
 
 

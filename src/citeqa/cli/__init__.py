@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from citeqa.cli import ask, bench, fit_abstention, index, serve, train_reader
 from citeqa.cli import eval as eval_command  # not to shadow the builtin here
@@ -40,8 +42,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors that never echo an option's value: argparse quotes an ambiguous or
+    unknown option whole, and ``--tok=SECRET`` would print the secret to a terminal or a
+    service's log. Subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_OPTION_VALUE.sub(r"\1=…", message))
+
+
+_OPTION_VALUE = re.compile(r"(?<!\S)(--?[^\W\d][\w-]*)=\S+")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="citeqa",
         description="Extractive question answering with verbatim, cited answers.",
     )
