@@ -218,6 +218,35 @@ def test_rate_limiter_forgets_idle_clients() -> None:
     assert limiter.clients() == 1
 
 
+def test_the_chat_and_gradio_ask_spend_the_clients_budget_and_then_ask_nothing() -> None:
+    """The chat's and ``/ask``'s side of ``--rate``: the same limiter as ``/api/ask``
+    (``_mount``), so one budget per address however it asks."""
+    import gradio as gr
+
+    from citeqa.serve.app import ask_json, over_rate, respond
+
+    class NoQA:  # an over-rate client must not cost a model pass
+        def ask(self, question: str) -> object:
+            raise AssertionError(f"asked {question!r}")
+
+    clock = Clock()
+    limiter = RateLimiter(Rate(2, 60.0), clock=clock)
+    assert over_rate(None, "10.0.0.1") is None
+    assert over_rate(limiter, "10.0.0.1") is None and over_rate(limiter, "10.0.0.1") is None
+    clock.now += 15.2
+    refused = over_rate(limiter, "10.0.0.1")
+    assert refused == "Too many questions: at most 2 per minute from one client. Ask again in 45 s."
+    assert over_rate(limiter, "10.0.0.2") is None  # another client has its own budget
+    box, history, sources = respond(NoQA(), "What is AMEG?", [], refused=refused)  # type: ignore[arg-type]
+    assert (box, sources) == ("", "")
+    assert history == [
+        {"role": "user", "content": "What is AMEG?"},
+        {"role": "assistant", "content": refused},
+    ]
+    with pytest.raises(gr.Error, match="Too many questions: at most 2 per minute"):
+        ask_json(NoQA(), "What is AMEG?", refused=refused)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("wait", "header"), [(0.001, "1"), (1.0, "1"), (1.01, "2"), (59.5, "60")])
 def test_retry_after_is_whole_seconds_at_least_one(wait: float, header: str) -> None:
     assert retry_after(wait) == header
@@ -525,6 +554,52 @@ def test_rate_limit_answers_429_per_client(secured: tuple[str, Path]) -> None:
     assert post(url, "/api/ask", QUESTION, source="127.0.0.2")[0] == 401  # token first
     status, _, body = post(url, "/api/ask", QUESTION, bearer(TOKEN), source="127.0.0.3")
     assert status == 200 and json.loads(body)["text"] == AMEG
+
+
+@marked
+@pytest.mark.parametrize(("path", "source"), [("ask", "127.0.0.6"), ("chat", "127.0.0.7")])
+def test_the_rate_covers_the_chat_and_gradios_api_too(
+    secured: tuple[str, Path], path: str, source: str
+) -> None:
+    """A client that spent its 5 on ``/api/ask`` is refused by Gradio's ``/ask`` and gets
+    the refusal as the chat's reply: Gradio's call API, signed in, from its own address."""
+    url = secured[0]
+    parsed = urlparse(url)
+    conn = http.client.HTTPConnection(
+        parsed.hostname, parsed.port, timeout=60, source_address=(source, 0)
+    )
+    try:
+        form = urlencode({"username": "anyone", "password": TOKEN}).encode()
+        conn.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"})
+        resp = conn.getresponse()
+        resp.read()
+        cookie = "; ".join(c.split(";")[0] for c in resp.headers.get_all("Set-Cookie") or [])
+        assert resp.status == 200 and cookie
+        spent = [post(url, "/api/ask", b"{}", bearer(TOKEN), conn=conn)[0] for _ in range(5)]
+        assert spent == [400] * 5
+        data = ["What is AMEG?"] if path == "ask" else ["What is AMEG?", []]
+        status, _, body = post(
+            url,
+            f"/gradio_api/call/{path}",
+            json.dumps({"data": data}).encode(),
+            {"Cookie": cookie},
+            conn=conn,
+        )
+        assert status == 200
+        conn.request(
+            "GET",
+            f"/gradio_api/call/{path}/{json.loads(body)['event_id']}",
+            headers={"Cookie": cookie},
+        )
+        stream = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    assert "Too many questions: at most 5 per minute from one client" in stream
+    assert AMEG not in stream
+    if path == "ask":
+        assert "event: error" in stream
+    else:
+        assert "event: complete" in stream
 
 
 @marked

@@ -31,7 +31,8 @@ def add(sub: Any) -> None:
         type=_rate,
         default=None,
         metavar="N/min",
-        help="limit /api/ask to N questions per client address (N/s, N/min or N/h; default off)",
+        help="at most N questions per client address, to the API and the chat together"
+        " (N/s, N/min or N/h; default off)",
     )
     # Named so that `--token SECRET` is refused rather than read as an abbreviation of
     # --token-file, which would then print the secret as the file it cannot open.

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from starlette.exceptions import HTTPException
 
 from citeqa.errors import CiteQAError
-from citeqa.serve.auth import RateLimiter, parse_bearer, retry_after
+from citeqa.serve.auth import RateLimiter, parse_bearer, retry_after, too_many
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
     from citeqa.pipeline import QA
-    from citeqa.serve.auth import Rate, Token
+    from citeqa.serve.auth import Token
 
 log = logging.getLogger(__name__)
 
@@ -110,22 +110,21 @@ def refuse_unauthorized(token: Token, request: Request) -> JSONResponse | None:
     return JSONResponse({"error": reason}, status_code=401, headers={"WWW-Authenticate": challenge})
 
 
-def json_api(qa: QA, *, token: Token | None = None, rate: Rate | None = None) -> Any:
+def json_api(qa: QA, *, token: Token | None = None, per_client: RateLimiter | None = None) -> Any:
     """``POST /api/ask`` with ``{"question": "..."}`` returns ``Answer.to_dict()``: one
     request, one JSON answer, for scripts. It skips the chat queue's session and
     event-stream machinery, which under load costs the server more than answering does
     (README, Measured). The same limits hold: ``CONCURRENCY_LIMIT`` questions in flight,
     at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400 with the reason.
 
-    With ``token``, a request without it is a 401; with ``rate``, a client (by address)
-    over it gets a 429 with ``Retry-After``."""
+    With ``token``, a request without it is a 401; with ``per_client``, a client (by
+    address) over its rate gets a 429 with ``Retry-After``."""
     import anyio
     from fastapi import FastAPI
     from starlette.responses import JSONResponse
 
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     limiter = anyio.CapacityLimiter(CONCURRENCY_LIMIT)
-    per_client = RateLimiter(rate) if rate is not None else None
     pending = 0
 
     async def ask(request: Request) -> JSONResponse:
@@ -177,7 +176,7 @@ def _refused(
         wait = per_client.check(request.client.host if request.client else "unknown")
         if wait > 0:
             return JSONResponse(
-                {"error": f"too many questions: at most {per_client.rate} from one client"},
+                {"error": too_many(per_client.rate)},
                 status_code=429,
                 headers={"Retry-After": retry_after(wait)},
             )

@@ -8,6 +8,7 @@ serves both from one uvicorn server. Formatting lives in ``chat_format``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from citeqa.serve.api import (
     BodyLimit,
     json_api,
 )
-from citeqa.serve.auth import exposure_warning
+from citeqa.serve.auth import RateLimiter, exposure_warning, too_many
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -68,12 +69,18 @@ LOGIN_MESSAGE = "Any user name; the password is this server's token."
 Message = dict[str, str]
 
 
-def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, list[Message], str]:
+def respond(
+    qa: QA, question: str, history: list[Message] | None, *, refused: str | None = None
+) -> tuple[str, list[Message], str]:
     """One chat turn: ('' for the textbox, the history with both messages, sources HTML).
-    Each question is answered on its own; earlier turns stay for reading only."""
+    Each question is answered on its own; earlier turns stay for reading only. With
+    ``refused`` (the client is over its rate), that is the reply and nothing is asked."""
     history = list(history or [])
     question = _as_text(question)
     history.append({"role": "user", "content": fmt.escape(question) or "&nbsp;"})
+    if refused is not None:
+        history.append({"role": "assistant", "content": refused})  # citeqa's own words
+        return "", history, ""
     try:
         answer = qa.ask(question)
     except BAD_INPUT as exc:
@@ -87,10 +94,13 @@ def respond(qa: QA, question: str, history: list[Message] | None) -> tuple[str, 
     return "", history, fmt.sources_html(answer)
 
 
-def ask_json(qa: QA, question: str) -> dict[str, Any]:
-    """The structured endpoint: ``Answer.to_dict()``; bad input is a clear error."""
+def ask_json(qa: QA, question: str, *, refused: str | None = None) -> dict[str, Any]:
+    """The structured endpoint: ``Answer.to_dict()``; bad input, or ``refused`` (the
+    client is over its rate), is a clear error."""
     import gradio as gr
 
+    if refused is not None:
+        raise gr.Error(refused)
     question = _as_text(question)
     try:
         return qa.ask(question).to_dict()
@@ -109,17 +119,41 @@ def _as_text(question: object) -> str:
     return question.encode("utf-8", "replace").decode("utf-8")
 
 
-def build_app(qa: QA) -> gr.Blocks:
+def over_rate(limiter: RateLimiter | None, client: str | None) -> str | None:
+    """Count a question from ``client`` (an address); what it is told if it is over the
+    rate, ``None`` if it may ask."""
+    if limiter is None:
+        return None
+    wait = limiter.check(client or "unknown")
+    if wait <= 0:
+        return None
+    return f"{too_many(limiter.rate).capitalize()}. Ask again in {math.ceil(wait)} s."
+
+
+def build_app(qa: QA, limiter: RateLimiter | None = None) -> gr.Blocks:
+    """The chat, and ``/ask`` for scripts; with ``limiter``, both count against the
+    client's rate, as the JSON API does (one budget per address, however it asks)."""
     for key, value in GRADIO_ENV.items():
         os.environ.setdefault(key, value)  # read when the queue is made
     import gradio as gr
 
-    def chat(question: str, history: list[Message]) -> tuple[str, list[Message], str]:
-        return respond(qa, question, history)
+    def client(request: gr.Request | None) -> str | None:
+        return request.client.host if request is not None and request.client else None
 
-    def ask(question: str) -> dict[str, Any]:
+    def chat(
+        question: str, history: list[Message], request: gr.Request
+    ) -> tuple[str, list[Message], str]:
+        return respond(qa, question, history, refused=over_rate(limiter, client(request)))
+
+    def ask(question: str, request: gr.Request) -> dict[str, Any]:
         """Answer a question from the indexed documents; returns Answer.to_dict()."""
-        return ask_json(qa, question)
+        return ask_json(qa, question, refused=over_rate(limiter, client(request)))
+
+    # Gradio fills in a parameter annotated gr.Request, but reads annotations with
+    # typing.get_type_hints, and under postponed annotations "gr.Request" does not resolve
+    # here (gradio is imported on first use): give it the class itself.
+    for fn in (chat, ask):
+        fn.__annotations__["request"] = gr.Request
 
     with gr.Blocks(title="citeqa") as demo:
         gr.Markdown("# citeqa\nAsk a question; every answer quotes and cites the documents.")
@@ -190,7 +224,8 @@ def serve(
 
     With ``token``, every endpoint needs it: ``/api/ask`` as a Bearer token, the chat and
     its Gradio endpoints through Gradio's login (any user name, the token as password).
-    ``rate`` limits ``/api/ask`` per client address."""
+    ``rate`` limits questions per client address: to ``/api/ask``, the chat and
+    ``/ask`` together."""
     # Before the slow part, so whoever started the server sees it at once.
     if (warning := exposure_warning(host, port, token)) is not None:
         log.warning(warning)
@@ -203,24 +238,27 @@ def serve(
     from citeqa.pipeline import QA
 
     qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()))
-    app = _mount(gr, qa, host, port, token, rate)
+    app = _mount(gr, qa, host, port, token, RateLimiter(rate) if rate is not None else None)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     settle()
     notes = ["token required"] if token is not None else []
     if rate is not None:
-        notes.append(f"/api/ask at most {rate} per client")
+        notes.append(f"questions: at most {rate} from one client")
     shown = f" ({'; '.join(notes)})" if notes else ""
     address = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
     print(f"citeqa: serving on http://{address}:{port}/{shown}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
-def _mount(gr: Any, qa: QA, host: str, port: int, token: Token | None, rate: Rate | None) -> Any:
-    """The chat mounted on the JSON API: one ASGI app, the token guarding both."""
-    demo = build_app(qa)
+def _mount(
+    gr: Any, qa: QA, host: str, port: int, token: Token | None, limiter: RateLimiter | None
+) -> Any:
+    """The chat mounted on the JSON API: one ASGI app, the token and the rate guarding
+    both."""
+    demo = build_app(qa, limiter)
     demo.state_session_capacity = STATE_SESSIONS
     return gr.mount_gradio_app(
-        json_api(qa, token=token, rate=rate),
+        json_api(qa, token=token, per_client=limiter),
         demo,
         path="/",
         server_name=host,

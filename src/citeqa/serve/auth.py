@@ -176,6 +176,11 @@ class RateLimiter:
         return len(self._seen)
 
 
+def too_many(rate: Rate) -> str:
+    """What a client over the rate is told, by the JSON API and the chat alike."""
+    return f"too many questions: at most {rate} from one client"
+
+
 def retry_after(wait: float) -> str:
     """A ``Retry-After`` value: whole seconds, rounded up, at least 1."""
     return str(max(1, math.ceil(wait)))
