@@ -11,6 +11,7 @@ import pytest
 from citeqa.corpus.chunk import ChunkSettings, chunk_corpus
 from citeqa.corpus.ingest import load_corpus
 from citeqa.errors import (
+    CorpusError,
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
@@ -239,12 +240,28 @@ def _answers(index_dir: Path) -> list[tuple[str, int]]:
     ]
 
 
-def test_second_build_waits_for_the_lock_then_fails_clearly(built: Path, seeds_copy: Path) -> None:
+def test_second_build_waits_for_the_lock_then_fails_clearly(
+    built: Path, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """And it waits before reading the corpus: one that read earlier and waited would
+    otherwise replace the index of one that read later."""
+    from citeqa.index import build
+
+    read: list[Path] = []
+    monkeypatch.setattr(build, "load_corpus", lambda root, **_: read.append(root))
     with (
         build_lock(built, timeout=1),
         pytest.raises(IndexLockedError, match="another citeqa build holds"),
     ):
         build_index(seeds_copy, built, FakeEmbedder(), lock_timeout=0.3)
+    assert read == []
+
+
+def test_a_missing_corpus_folder_fails_before_the_build_touches_anything(tmp_path: Path) -> None:
+    index_dir = tmp_path / "new" / "index"
+    with pytest.raises(CorpusError, match="does not exist"):
+        build_index(tmp_path / "missing", index_dir, FakeEmbedder())
+    assert not (tmp_path / "new").exists()
 
 
 def test_interrupted_two_rename_swap_is_recovered(built: Path) -> None:

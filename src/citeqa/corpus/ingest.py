@@ -112,10 +112,14 @@ def load_corpus(root: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> 
 
 def corpus_files(root: Path) -> tuple[list[Path], list[SkippedFile]]:
     """``list_files`` of a folder that must exist."""
-    root = Path(root)
-    if not root.is_dir():
+    require_folder(root)
+    return list_files(Path(root))
+
+
+def require_folder(root: Path) -> None:
+    """A missing corpus folder is a ``CorpusError``, before a build touches anything."""
+    if not Path(root).is_dir():
         raise CorpusError(f"corpus folder {root} does not exist or is not a folder")
-    return list_files(root)
 
 
 def read_file(path: Path, source: str, max_file_bytes: int) -> Document | SkippedFile:

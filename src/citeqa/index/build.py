@@ -7,6 +7,7 @@ waits for the first.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -16,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 
 from citeqa.corpus.chunk import chunk_corpus
 from citeqa.corpus.extract import extractor_for, library_version
-from citeqa.corpus.ingest import Corpus, SkippedFile, load_corpus
+from citeqa.corpus.ingest import Corpus, SkippedFile, load_corpus, require_folder
 from citeqa.errors import IndexFolderError
 from citeqa.index import lexicon
 from citeqa.index.ann import make_faiss_index
@@ -89,18 +90,21 @@ def build_index(
     """Ingest, chunk and embed ``corpus_dir`` into ``index_dir``, reusing the vectors of
     passages whose text is unchanged since the previous build."""
     started = time.perf_counter()
-    corpus = load_corpus(Path(corpus_dir), max_file_bytes=settings.max_file_bytes)
-    passages = chunk_corpus(corpus.documents, settings.chunk)
-    return write_index(
-        corpus,
-        passages,
-        index_dir,
-        embedder,
-        settings,
-        progress=progress,
-        lock_timeout=lock_timeout,
-        started=started,
-    )
+    index_dir = Path(index_dir)
+    require_folder(corpus_dir)
+    with lock_for_build(index_dir, lock_timeout):
+        corpus = load_corpus(Path(corpus_dir), max_file_bytes=settings.max_file_bytes)
+        passages = chunk_corpus(corpus.documents, settings.chunk)
+        return write_index(
+            corpus,
+            passages,
+            index_dir,
+            embedder,
+            settings,
+            progress=progress,
+            locked=True,
+            started=started,
+        )
 
 
 Encode = Callable[[Sequence[str]], np.ndarray]
@@ -117,20 +121,40 @@ def write_index(
     encode: Encode | None = None,
     progress: bool = False,
     lock_timeout: float = 600.0,
+    locked: bool = False,
     started: float | None = None,
 ) -> BuildReport:
     """Embed what the previous index lacks and write the folder: the one writer every build
     goes through. ``passages`` are ``corpus``'s, in its order. ``encode`` embeds the texts
     (default: ``embedder.encode``); a distributed build passes its own, and ``embedder``
-    still names the model in the manifest and decides which old vectors can be reused."""
+    still names the model in the manifest and decides which old vectors can be reused.
+    ``locked``: the caller holds ``lock_for_build`` already, taken before it read."""
     started = time.perf_counter() if started is None else started
     index_dir = Path(index_dir)
     if encode is None:
         encode = functools.partial(embedder.encode, progress=progress)
+    lock = contextlib.nullcontext() if locked else lock_for_build(index_dir, lock_timeout)
+    with lock, _writable(index_dir):
+        return _build(corpus, passages, index_dir, embedder, settings, encode, started)
+
+
+@contextlib.contextmanager
+def lock_for_build(index_dir: Path, timeout: float) -> Iterator[None]:
+    """``build_lock``, for a build to take before it reads the corpus: one that read the
+    folder earlier and waited would otherwise replace the index of one that read it
+    later. A folder citeqa may not write is ``IndexFolderError``; what the build does
+    while holding the lock (reading, which may fail on its own terms) is left alone."""
+    with contextlib.ExitStack() as held:
+        with _writable(index_dir):
+            held.enter_context(build_lock(index_dir, timeout=timeout))
+        yield
+
+
+@contextlib.contextmanager
+def _writable(index_dir: Path) -> Iterator[None]:
+    """A folder citeqa may not write is a clear error, not an OSError."""
     try:
-        return _build(
-            corpus, passages, index_dir, embedder, settings, encode, lock_timeout, started
-        )
+        yield
     except OSError as exc:
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise IndexFolderError(
@@ -147,34 +171,33 @@ def _build(
     embedder: Embedder,
     settings: IndexSettings,
     encode: Encode,
-    lock_timeout: float,
     started: float,
 ) -> BuildReport:
+    """Write the index; the caller holds the build lock."""
     import faiss
 
-    with build_lock(index_dir, timeout=lock_timeout):
-        vectors, embedded, reused = _vectors(passages, index_dir, embedder, encode)
-        flat = make_faiss_index(settings.index_type, vectors[: len(passages)])
-        remove_leftovers(index_dir)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-        try:
-            tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
-            faiss.write_index(flat, str(tmp / VECTORS))
-            _fsync(tmp / VECTORS)
-            write_passages(tmp / PASSAGES, passages)
-            write_documents(tmp / DOCUMENTS, corpus)
-            _write_lexicon(tmp / BM25, passages)
-            with (tmp / SENTENCES).open("wb") as fh:
-                np.save(fh, vectors[len(passages) :], allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            manifest = _manifest(corpus, index_dir, embedder, settings, passages, tmp)
-            _write_json(tmp / MANIFEST, manifest)
-            fsync_dir(tmp)
-            swap_into_place(tmp, index_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    vectors, embedded, reused = _vectors(passages, index_dir, embedder, encode)
+    flat = make_faiss_index(settings.index_type, vectors[: len(passages)])
+    remove_leftovers(index_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    try:
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; an index is not
+        faiss.write_index(flat, str(tmp / VECTORS))
+        _fsync(tmp / VECTORS)
+        write_passages(tmp / PASSAGES, passages)
+        write_documents(tmp / DOCUMENTS, corpus)
+        _write_lexicon(tmp / BM25, passages)
+        with (tmp / SENTENCES).open("wb") as fh:
+            np.save(fh, vectors[len(passages) :], allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        manifest = _manifest(corpus, index_dir, embedder, settings, passages, tmp)
+        _write_json(tmp / MANIFEST, manifest)
+        fsync_dir(tmp)
+        swap_into_place(tmp, index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return BuildReport(
         path=index_dir,
         corpus=corpus,

@@ -32,9 +32,16 @@ from typing import Any
 import numpy as np
 
 from citeqa.corpus.chunk import ChunkSettings, chunk_document
-from citeqa.corpus.ingest import SkippedFile, assemble_corpus, corpus_files, file_bytes, parse_file
+from citeqa.corpus.ingest import (
+    SkippedFile,
+    assemble_corpus,
+    corpus_files,
+    file_bytes,
+    parse_file,
+    require_folder,
+)
 from citeqa.errors import CiteQAError
-from citeqa.index.build import BuildReport, write_index
+from citeqa.index.build import BuildReport, lock_for_build, write_index
 from citeqa.index.embed import Embedder
 from citeqa.index.store import IndexSettings
 from citeqa.types import Document, Passage
@@ -122,36 +129,38 @@ def build_index_ray(
     it too, for the model's name and fingerprint, without encoding anything."""
     ray = require_ray()
     started = time.perf_counter()
-    corpus_dir = Path(corpus_dir)
-    files, ignored = corpus_files(corpus_dir)  # a missing folder fails before Ray starts
-    embedder = make_embedder()
-    joined = ray.is_initialized()  # someone else's Ray session: use it, leave it running
-    if not joined:
-        _start(ray, ray_settings)
-    try:
-        ray.data.DataContext.get_current().enable_progress_bars = progress
-        # Ray Data logs each pipeline's plan and timing at INFO: progress, not news.
-        logging.getLogger("ray.data").setLevel(logging.INFO if progress else logging.ERROR)
-        results = _read(ray, corpus_dir, files, settings)
-        corpus = assemble_corpus(corpus_dir, [r.item for r in results], ignored)
-        passages = [p for r in results for p in r.passages]
-
-        def encode(texts: Sequence[str]) -> np.ndarray:
-            return embed(ray, texts, make_embedder, embedder.dim, ray_settings)
-
-        return write_index(
-            corpus,
-            passages,
-            index_dir,
-            embedder,
-            settings,
-            encode=encode,
-            lock_timeout=lock_timeout,
-            started=started,
-        )
-    finally:
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    require_folder(corpus_dir)  # before the lock, and before Ray starts
+    with lock_for_build(index_dir, lock_timeout):  # before it reads anything
+        files, ignored = corpus_files(corpus_dir)
+        embedder = make_embedder()
+        joined = ray.is_initialized()  # someone else's Ray session: use it, leave it running
         if not joined:
-            ray.shutdown()
+            _start(ray, ray_settings)
+        try:
+            ray.data.DataContext.get_current().enable_progress_bars = progress
+            # Ray Data logs each pipeline's plan and timing at INFO: progress, not news.
+            logging.getLogger("ray.data").setLevel(logging.INFO if progress else logging.ERROR)
+            results = _read(ray, corpus_dir, files, settings)
+            corpus = assemble_corpus(corpus_dir, [r.item for r in results], ignored)
+            passages = [p for r in results for p in r.passages]
+
+            def encode(texts: Sequence[str]) -> np.ndarray:
+                return embed(ray, texts, make_embedder, embedder.dim, ray_settings)
+
+            return write_index(
+                corpus,
+                passages,
+                index_dir,
+                embedder,
+                settings,
+                encode=encode,
+                locked=True,
+                started=started,
+            )
+        finally:
+            if not joined:
+                ray.shutdown()
 
 
 def _read(
