@@ -57,6 +57,8 @@ def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
 
     final = tmp_path / "final"
     assert (final / "model.safetensors").stat().st_size > 10_000_000
+    # trained with citeqa's attention, saved for any loader: the config does not name it
+    assert "citeqa" not in (final / "config.json").read_text()
     assert (final / "tokenizer.json").exists() and (final / "training.json").exists()
     from citeqa.training.validate import load_reader_model
 
@@ -66,6 +68,36 @@ def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     # hidden dropout on, attention dropout off, as asked (inactive once in eval mode)
     assert model.config.hidden_dropout_prob == 0.1
     assert model.config.attention_probs_dropout_prob == 0.0
+
+
+def test_training_attention_gives_eager_attentions_logits_on_padded_windows() -> None:
+    """The bf16 row mask changes the arithmetic's precision, not what is attended to."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from citeqa.index.embed import model_path
+    from citeqa.training import attention
+
+    attention.register()
+    models = {
+        impl: AutoModelForQuestionAnswering.from_pretrained(
+            str(model_path()), dtype=torch.float32, attn_implementation=impl
+        ).eval()
+        for impl in ("eager", attention.NAME)
+    }
+    models[attention.NAME].load_state_dict(models["eager"].state_dict())
+    ids = torch.randint(1000, 20000, (4, 40), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[1, 25:] = 0
+    mask[3, 8:] = 0
+    real = mask.bool()
+    for bf16, tolerance in ((False, 1e-5), (True, 0.1)):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            eager, ours = (
+                models[impl](input_ids=ids, attention_mask=mask).start_logits.float()
+                for impl in ("eager", attention.NAME)
+            )
+        assert float((eager - ours)[real].abs().max()) < tolerance, bf16
 
 
 def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(

@@ -166,18 +166,20 @@ def _base_model(config: TrainConfig) -> tuple[Any, Any]:
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     from citeqa.index.embed import model_path
+    from citeqa.training import attention
     from citeqa.training.dropout import use_fast_dropout
 
     base = Path(config.init) if config.init else model_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Eager
-    # attention: on 2 cores under bf16 autocast, SDPA's costs about as much as the rest of
-    # a step. Hidden dropout draws its masks with NumPy (``dropout``), a third of torch's
-    # cost (MODEL_CARD.md).
+    # attention, its padding mask kept in bf16 (``attention``): on 2 cores under bf16
+    # autocast, SDPA's costs about as much as the rest of a step. Hidden dropout draws
+    # its masks with NumPy (``dropout``), a third of torch's cost (MODEL_CARD.md).
+    attention.register()
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(base),
         dtype=torch.float32,
-        attn_implementation="eager",
+        attn_implementation=attention.NAME,
         hidden_dropout_prob=config.dropout,
         attention_probs_dropout_prob=(
             config.dropout if config.attention_dropout is None else config.attention_dropout
