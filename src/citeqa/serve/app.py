@@ -8,7 +8,6 @@ serves both from one uvicorn server. Formatting lives in ``chat_format``.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from citeqa.serve.api import (
     BodyLimit,
     json_api,
 )
-from citeqa.serve.auth import RateLimiter, exposure_warning, too_many
+from citeqa.serve.auth import RateLimiter, exposure_warning, retry_after, too_many
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -127,7 +126,7 @@ def over_rate(limiter: RateLimiter | None, client: str | None) -> str | None:
     wait = limiter.check(client or "unknown")
     if wait <= 0:
         return None
-    return f"{too_many(limiter.rate).capitalize()}. Ask again in {math.ceil(wait)} s."
+    return f"{too_many(limiter.rate).capitalize()}. Ask again in {retry_after(wait)} s."
 
 
 def build_app(qa: QA, limiter: RateLimiter | None = None) -> gr.Blocks:
