@@ -11,9 +11,11 @@ import pytest
 
 import citeqa.pipeline as pipeline
 from citeqa import QA, Answer
+from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.errors import IndexMissingError, IndexStaleError, InvalidQuestionError
 from citeqa.index.build import build_index
 from citeqa.index.freshness import staleness
+from citeqa.index.store import LoadedIndex
 
 from conftest import FakeEmbedder
 
@@ -267,6 +269,17 @@ def test_ask_checks_input_before_loading(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_unknown_reader(corpus: Path) -> None:
     with pytest.raises(ValueError, match="unknown reader 'nope'"):
         QA.load(corpus.parent / "index", embedder=FakeEmbedder(), reader="nope")
+
+
+def test_a_reader_can_be_made_for_the_loaded_index(qa: QA) -> None:
+    made: list[SentenceReader] = []
+
+    def make(index: LoadedIndex) -> SentenceReader:
+        made.append(SentenceReader(index))
+        return made[-1]
+
+    loaded = QA.load(qa.index.path, embedder=FakeEmbedder(), reader=make)
+    assert made == [loaded.reader] and made[0].index is loaded.index
 
 
 def test_sources_restrict_the_evidence(qa: QA) -> None:

@@ -60,7 +60,9 @@ def test_model_card_names_the_data_and_its_licence() -> None:
 
 def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
     """The query encodes and the span passes are shared between threads (micro-batching);
-    each thread must still get exactly its own answer."""
+    each thread must still get its own answer. Read in a pass with other questions'
+    windows, padded to their length, bf16 rounds differently: a confidence moves by about
+    0.01, and a span may gain or lose a leading "a" ("a global hub for…")."""
     from concurrent.futures import ThreadPoolExecutor
 
     from citeqa.index.embed import BatchingEmbedder
@@ -79,9 +81,9 @@ def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
         together = list(pool.map(shared.ask, questions))
     for q, ans in zip(questions, together, strict=True):
         got, want = ans.to_dict(), alone[q]
-        assert (got["text"], got["start"], got["end"]) == (want["text"], want["start"], want["end"])
-        assert got["abstained"] == want["abstained"]
-        # read in a pass with other questions' windows, bf16 rounds differently (~0.01)
+        assert got["abstained"] == want["abstained"] and got["source"] == want["source"]
+        assert exact_match(got["text"], want["text"])
+        assert got["abstained"] or (got["start"] < want["end"] and want["start"] < got["end"])
         assert abs(got["score"] - want["score"]) < 0.02
 
 
@@ -89,7 +91,7 @@ def test_questions_waiting_together_are_read_in_one_pass(qa: QA) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    reader = SpanReader(qa.index)
+    reader = SpanReader(qa.index, settings=SpanSettings(first_pass=None))
     local = QA(qa.index, qa.embedder, reader)
     passes: list[int] = []
     first_pass_started, release = threading.Event(), threading.Event()
@@ -101,9 +103,9 @@ def test_questions_waiting_together_are_read_in_one_pass(qa: QA) -> None:
         release.wait(timeout=60)  # hold the worker while the other questions queue up
         return windows(pairs)
 
-    reader._windows = gated  # type: ignore[method-assign]
     questions = ["How much is Alibaba investing in Hong Kong?", "What is AMEG?"] * 3
-    alone = [qa.ask(q) for q in questions]
+    alone = [local.ask(q) for q in questions]
+    reader._windows = gated  # type: ignore[method-assign]
     with ThreadPoolExecutor(len(questions)) as pool:
         first = pool.submit(local.ask, questions[0])
         assert first_pass_started.wait(timeout=60)
@@ -170,7 +172,9 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     of these questions the two rules disagree, so the choice is tested."""
     from citeqa.answer.span_reader import _trim
 
-    settings = SpanSettings(whole_names=False, by_margin=by_margin, money=False, lists=False)
+    settings = SpanSettings(
+        whole_names=False, by_margin=by_margin, money=False, lists=False, first_pass=None
+    )
     reader = SpanReader(qa.index, settings=settings)
     disagree = 0
     for question in (
@@ -201,22 +205,62 @@ def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa:
     from citeqa.answer.answer_types import has_number
     from citeqa.answer.span_reader import _holds_number, _trim
 
-    free = SpanReader(qa.index, settings=SpanSettings(money=False))
+    reader = SpanReader(qa.index, settings=SpanSettings(first_pass=None))
+    free = SpanReader(qa.index, settings=SpanSettings(money=False, first_pass=None))
     question = "How much is Alibaba investing in Hong Kong?"
     query, hits = _retrieve(qa, question)
     hits = hits[:3]
-    numbered = qa.reader._guesses(qa.reader._read_windows(question, hits), _holds_number)
+    numbered = reader._guesses(reader._read_windows(question, hits), _holds_number)
     assert numbered and all(has_number(h.passage.text[g.start : g.end]) for g, h in numbered)
     guess, hit = max(numbered, key=lambda g: g[0].score - g[0].null_score)
-    reading = qa.reader.read(question, query, hits)
+    reading = reader.read(question, query, hits)
     assert reading is not None and reading.hit.passage == hit.passage
     lo, hi = _trim(hit.passage.text, guess.start, guess.end)
     assert (reading.start, reading.end) == (hit.passage.start + lo, hit.passage.start + hi)
     for other in ("What is AMEG?", "Which Hong Kong studios will Youku collaborate with?"):
         query, hits = _retrieve(qa, other)
-        ours, theirs = qa.reader.read(other, query, hits), free.read(other, query, hits)
+        ours, theirs = reader.read(other, query, hits), free.read(other, query, hits)
         assert ours is not None and theirs is not None
         assert (ours.start, ours.end) == (theirs.start, theirs.end)
+
+
+@pytest.mark.parametrize("enough", [0.0, 1.01])
+def test_the_first_pass_reads_the_top_passage_alone_and_the_rest_only_when_unsure(
+    qa: QA, enough: float
+) -> None:
+    """With ``first_pass``, the top passage is read alone, and its answer stands when its
+    confidence reaches the setting; otherwise the other passages are read in a second
+    pass, and the answer is the one a read of all of them at once gives."""
+    full = SpanReader(qa.index, settings=SpanSettings(first_pass=None))
+    reader = SpanReader(qa.index, settings=SpanSettings(first_pass=enough))
+    passes: list[list[str]] = []
+    windows = reader._windows
+
+    def counted(pairs: list[tuple[str, str]]) -> list:  # type: ignore[type-arg]
+        passes.append([text for _, text in pairs])
+        return windows(pairs)
+
+    reader._windows = counted  # type: ignore[method-assign]
+    for question in (
+        "Which body is rolling out funding programs to rejuvenate the film industry?",
+        "How much is Alibaba investing in Hong Kong?",
+        "Who is the CEO of Alibaba?",
+    ):
+        passes.clear()
+        query, hits = _retrieve(qa, question)
+        texts = [h.passage.text for h in hits[:3]]
+        assert len(set(texts)) == 3
+        got = reader.read(question, query, hits)
+        if enough == 0.0:
+            assert passes == [texts[:1]]
+            want = full.read(question, query, hits[:1])
+        else:
+            assert passes == [texts[:1], texts[1:]]
+            want = full.read(question, query, hits)
+        assert got is not None and want is not None
+        assert (got.hit, got.start, got.end) == (want.hit, want.start, want.end)
+        # the second pass has other batch shapes, which bf16 rounds differently
+        assert got.confidence == pytest.approx(want.confidence, abs=0.02)
 
 
 def test_the_list_for_one_item_must_hold_that_item() -> None:

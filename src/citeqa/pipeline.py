@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +83,11 @@ class QA:
         cls,
         index_dir: Path | str | None = None,
         *,
-        reader: str = DEFAULT_READER,
+        reader: str | Callable[[LoadedIndex], Reader] = DEFAULT_READER,
         embedder: Embedder | None = None,
     ) -> QA:
-        """Load an index (the default ``index/`` when None) and warm the model.
+        """Load an index (the default ``index/`` when None) and warm the model. ``reader``
+        names one (``readers.READERS``) or makes one for the index.
 
         The default index is rebuilt from ``seeds/`` when it is missing, stale or broken;
         any other index must be fresh, or loading fails with a message naming it. An index
@@ -104,7 +106,8 @@ class QA:
                     f" rebuild it with: citeqa index {index.corpus_dir} --index {index.path}"
                 )
         embedder.encode(["warm up"])
-        return cls(index, embedder, make_reader(reader, index))
+        made = make_reader(reader, index) if isinstance(reader, str) else reader(index)
+        return cls(index, embedder, made)
 
     def ask(
         self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None

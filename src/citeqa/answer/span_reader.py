@@ -39,6 +39,13 @@ class SpanSettings:
 
     passages: int = 3
     """How many retrieved passages the model reads (each costs a forward pass)."""
+    first_pass: float | None = 0.6
+    """Read the top passage alone first, and answer from it when its confidence is at least
+    this; read the others, in a second pass, only when it is not (None: all at once). On
+    the validation articles (open, 1,794 questions) about 60% of questions stop at the top
+    passage, for an F1 of 0.6402 against 0.6415; on seeds dev about half do, and no answer
+    given changed. The top passage alone took 23 ms at the median, all three about 50
+    (README, "Measured")."""
     max_length: int = 256
     stride: int = 96
     max_question_tokens: int = 64
@@ -138,9 +145,26 @@ class SpanReader:
         hits = list(hits)[: self.settings.passages]
         if not hits:
             return None
+        enough = self.settings.first_pass
+        if enough is None or len(hits) == 1:
+            return self._reading(question, query, hits, self._read_windows(question, hits))
+        first = self._read_windows(question, hits[:1])
+        reading = self._reading(question, query, hits, first)
+        if reading is not None and reading.confidence >= enough:
+            return reading
+        rest = self._read_windows(question, hits[1:])
+        return self._reading(question, query, hits, first + rest)
+
+    def _reading(
+        self,
+        question: str,
+        query: np.ndarray,
+        hits: list[Hit],
+        windows: list[tuple[Hit, Window]],
+    ) -> Reading | None:
+        """The best answer in ``windows`` (of some of ``hits``), with its evidence."""
         s = self.settings
         kind = qt.question_type(question)
-        windows = self._read_windows(question, hits)
         guesses = self._guesses(windows)
         if not guesses:
             return None

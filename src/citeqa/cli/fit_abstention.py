@@ -37,7 +37,9 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from citeqa.answer.span_reader import MODEL_DIR
+    from functools import partial
+
+    from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings
     from citeqa.evaluation import squad_eval
     from citeqa.evaluation.qa_set import load_qa_set
     from citeqa.evaluation.squad import load_squad
@@ -51,11 +53,15 @@ def run(args: argparse.Namespace) -> int:
     corpus, items = squad_eval.prepare(args.squad, work, articles=val, only_articles=True)
     embedder = common.make_embedder()
     common.ensure_index(corpus, work / "index", embedder)
-    qa = QA.load(work / "index", reader="span", embedder=embedder)
+    # The calibration describes a read of every passage: the first pass's early answer is
+    # decided with it, so fitting on early answers would make the fit depend on the
+    # calibration it replaces.
+    reader = partial(SpanReader, settings=SpanSettings(first_pass=None))
+    qa = QA.load(work / "index", reader=reader, embedder=embedder)
     paragraphs, _ = load_squad(args.squad, articles=val)
     texts = {squad_eval.source_of(p): p.context for p in paragraphs}
     samples = calibrate.squad_samples(qa, items, texts, args.limit, args.seed)
-    seeds = QA.load(reader="span", embedder=embedder)
+    seeds = QA.load(reader=reader, embedder=embedder)
     for item in load_qa_set(args.qa_set, split=args.split).items:
         samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))
     fitted = calibrate.fit(samples)
