@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -261,6 +262,47 @@ def test_the_first_pass_reads_the_top_passage_alone_and_the_rest_only_when_unsur
         assert (got.hit, got.start, got.end) == (want.hit, want.start, want.end)
         # the second pass has other batch shapes, which bf16 rounds differently
         assert got.confidence == pytest.approx(want.confidence, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("question", "passes"),
+    [
+        ("How much is Alibaba investing in Hong Kong?", 2),  # a sum, and no number
+        ("Which Hong Kong studios will Youku collaborate with?", 2),  # a list, one item
+        ("What does the collaboration aim to position Hong Kong as?", 1),
+    ],
+)
+def test_the_first_pass_reads_on_when_a_rule_may_find_its_answer_in_the_other_passages(
+    qa: QA, monkeypatch: pytest.MonkeyPatch, question: str, passes: int
+) -> None:
+    """However sure the top passage's answer, a sum of money answered without a number, or
+    a list question answered with one item, has the other passages read: the money and
+    list rules choose among every window read. The top passage's answer is stood in for by
+    one word of it, with no number and no list."""
+    from dataclasses import replace
+
+    reader = SpanReader(qa.index, settings=SpanSettings(first_pass=0.0))
+    read: list[int] = []
+    windows, reading = reader._windows, reader._reading
+
+    def counted(pairs: list[tuple[str, str]]) -> list:  # type: ignore[type-arg]
+        read.append(len(pairs))
+        return windows(pairs)
+
+    def one_word(*args: object) -> object:
+        got = reading(*args)  # type: ignore[arg-type]
+        assert got is not None
+        if len(read) > 1:  # the second pass's answer stands as it is
+            return got
+        passage = got.hit.passage
+        word = next(re.finditer(r"[^\W\d_]{4,}", passage.text))
+        return replace(got, start=passage.start + word.start(), end=passage.start + word.end())
+
+    monkeypatch.setattr(reader, "_windows", counted)
+    monkeypatch.setattr(reader, "_reading", one_word)
+    query, hits = _retrieve(qa, question)
+    assert reader.read(question, query, hits) is not None
+    assert read == [1, 2][:passes]
 
 
 def test_the_list_for_one_item_must_hold_that_item() -> None:
