@@ -363,7 +363,9 @@ def test_a_list_question_answered_with_one_item_gets_the_best_list_instead(
 
 def test_bf16_weights_give_the_answers_fp32_gives(qa: QA) -> None:
     """The Linear weights are cast to bf16 once at load: the model must still read, and give
-    the spans the fp32 model gives, with confidences close to its."""
+    the answers the fp32 model gives, with confidences close to its. Where both abstain,
+    the span they would have given is not shown, and near-ties between wrong spans may
+    break either way."""
     if not qa.reader._bf16:  # type: ignore[attr-defined]
         pytest.skip("this CPU has no native bf16, so the reader stays fp32")
     fp32 = SpanReader(qa.index, settings=SpanSettings(bf16=False))
@@ -380,5 +382,8 @@ def test_bf16_weights_give_the_answers_fp32_gives(qa: QA) -> None:
         query, hits = _retrieve(qa, question)
         ours, theirs = qa.reader.read(question, query, hits), fp32.read(question, query, hits)
         assert ours is not None and theirs is not None
-        assert (ours.start, ours.end) == (theirs.start, theirs.end)
         assert ours.confidence == pytest.approx(theirs.confidence, abs=0.05)
+        shown = [not qa.policy.abstain(r) for r in (ours, theirs)]
+        assert shown[0] == shown[1] == (question != "Who is the CEO of Alibaba?")
+        if all(shown):
+            assert (ours.start, ours.end) == (theirs.start, theirs.end)

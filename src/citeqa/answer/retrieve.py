@@ -1,13 +1,14 @@
 """Find the passages for a question: dense (FAISS), lexical (BM25) and their fusion.
 
-Fusion is reciprocal rank (Cormack et al., 2009): each retriever contributes
-``1 / (k + rank)``; ranks, not raw scores, so the two scales need no calibration.
+Fusion is a convex combination of the two scores, each min-max normalised over its own
+ranked list (Bruch et al., 2023, "An Analysis of Fusion Functions for Hybrid
+Retrieval"): unlike reciprocal rank, it keeps how far ahead a passage is, so a passage
+that one retriever ranks far above the rest is not outvoted by one that both rank middling.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -19,17 +20,19 @@ from citeqa.types import Hit
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    rrf_k: int = 60
-    """The RRF constant: larger flattens the difference between top ranks (60 is the
-    value from the original paper and a robust default)."""
+    dense_weight: float = 0.5
+    """The dense score's weight in the fusion, BM25's being the rest: equal weights, not
+    tuned (0.5 ranked better than reciprocal rank on every validation set measured)."""
     depth: int = 20
-    """How many passages each retriever ranks before fusion."""
+    """How many passages each retriever ranks before fusion; the last of them is the one
+    whose normalised score is 0."""
     k1: float = lexicon.K1
     b: float = lexicon.B
     """BM25's parameters. An index stores BM25 for the defaults; others build it anew."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"rrf_k": self.rrf_k, "depth": self.depth, "k1": self.k1, "b": self.b}
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
 
 
 class Retriever:
@@ -84,28 +87,51 @@ class Retriever:
         top_k: int,
         sources: frozenset[str] | None = None,
     ) -> list[Hit]:
-        """The ``top_k`` passages by reciprocal-rank fusion of dense and BM25 ranks,
-        optionally only from the documents named in ``sources``."""
+        """The ``top_k`` passages by the fused score of dense and BM25, optionally only
+        from the documents named in ``sources``."""
         depth = max(top_k, self.settings.depth)
         within = self.rows_of(sources) if sources is not None else None
         dense = self.dense(query, depth, within)
         lexical = self.lexical(question, depth, within)
-        fused: dict[int, dict[str, float]] = {}
-        for kind, ranked in (("dense", dense), ("lexical", lexical)):
-            for rank, (row, score) in enumerate(ranked, 1):
-                entry = fused.setdefault(row, {"rrf": 0.0})
-                entry["rrf"] += 1.0 / (self.settings.rrf_k + rank)
-                entry[f"{kind}_score"] = score
-                entry[f"{kind}_rank"] = rank
-        best = sorted(fused.items(), key=lambda kv: (-kv[1]["rrf"], kv[0]))[:top_k]
-        return [
-            Hit(
-                passage=self.index.passages[row],
-                score=e["rrf"],
-                dense_score=e.get("dense_score", 0.0),
-                dense_rank=int(e.get("dense_rank", 0)),
-                lexical_score=e.get("lexical_score", 0.0),
-                lexical_rank=int(e.get("lexical_rank", 0)),
+        found = {
+            kind: {row: (rank, score) for rank, (row, score) in enumerate(ranked, 1)}
+            for kind, ranked in (("dense", dense), ("lexical", lexical))
+        }
+        hits = []
+        for row, score in fuse(dense, lexical, self.settings.dense_weight)[:top_k]:
+            dense_rank, dense_score = found["dense"].get(row, (0, 0.0))
+            lexical_rank, lexical_score = found["lexical"].get(row, (0, 0.0))
+            hits.append(
+                Hit(
+                    self.index.passages[row],
+                    score,
+                    dense_score,
+                    dense_rank,
+                    lexical_score,
+                    lexical_rank,
+                )
             )
-            for row, e in best
-        ]
+        return hits
+
+
+def fuse(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], dense_weight: float
+) -> list[tuple[int, float]]:
+    """Rows and their fused scores, best first (ties by row): each list's scores min-max
+    normalised, then weighted; a row missing from a list gets 0 from it."""
+    fused: dict[int, float] = {}
+    for weight, ranked in ((dense_weight, dense), (1.0 - dense_weight, lexical)):
+        for (row, _), unit in zip(ranked, _min_max(ranked), strict=True):
+            fused[row] = fused.get(row, 0.0) + weight * unit
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _min_max(ranked: list[tuple[int, float]]) -> list[float]:
+    """Scores scaled to [0, 1] over one retriever's list, best first: the best 1, the
+    worst 0, and all 1 when they are equal."""
+    if not ranked:
+        return []
+    top, bottom = ranked[0][1], ranked[-1][1]
+    if top <= bottom:
+        return [1.0] * len(ranked)
+    return [(score - bottom) / (top - bottom) for _, score in ranked]
