@@ -96,6 +96,7 @@ class Hit:
 
     passage: Passage
     score: float
+    """The fused retrieval score, in [0, 1] (``retrieve.fuse``)."""
     dense_score: float = 0.0
     dense_rank: int = 0
     lexical_score: float = 0.0
