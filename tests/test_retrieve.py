@@ -17,7 +17,7 @@ from conftest import FakeEmbedder
 
 def test_a_clear_lead_in_one_list_is_not_outvoted_by_middling_ranks_in_both() -> None:
     # Passage 0 is far ahead in the dense list and shares no word with the question; passage
-    # 1 is second in both. Reciprocal rank would put 1 first (1/62 + 1/63 > 1/61).
+    # 1 is second in both. Reciprocal rank would put 1 first (2/62 against 0's 1/61).
     dense = [(0, 0.9), (1, 0.5), (2, 0.45), (3, 0.3)]
     lexical = [(3, 6.0), (1, 4.0), (2, 3.9), (4, 1.0)]
     ranked = fuse(dense, lexical, 0.5)

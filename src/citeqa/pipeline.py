@@ -147,7 +147,7 @@ def _answer(
     index: LoadedIndex,
 ) -> Answer:
     passage = reading.hit.passage
-    text = passage.text[reading.start - passage.start : reading.end - passage.start]
+    text = reading.text
     sentence = Citation(
         source=passage.source,
         title=passage.title,

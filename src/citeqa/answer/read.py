@@ -50,6 +50,12 @@ class Reading:
     confidence: float
     evidence: Evidence
 
+    @property
+    def text(self) -> str:
+        """The answer's text, cut from its passage."""
+        passage = self.hit.passage
+        return passage.text[self.start - passage.start : self.end - passage.start]
+
 
 class Reader(Protocol):
     name: str

@@ -160,12 +160,10 @@ class SpanReader:
         """Whether the rules that look across every window read have nothing left to find
         in the other passages: a sum of money answered with a number, a list question with
         more than one item."""
-        passage = reading.hit.passage
-        text = passage.text[reading.start - passage.start : reading.end - passage.start]
         kind = reading.evidence.kind
-        if self.settings.money and kind == qt.MONEY and not at.has_number(text):
+        if self.settings.money and kind == qt.MONEY and not at.has_number(reading.text):
             return False
-        return not (self.settings.lists and kind == qt.LIST and one_item(text))
+        return not (self.settings.lists and kind == qt.LIST and one_item(reading.text))
 
     def _reading(
         self,

@@ -50,9 +50,7 @@ def sample(qa: Any, item: QAItem, group: str, sources: frozenset[str] | None = N
     _, reading = qa.read(item.question, sources=sources)
     if reading is None:  # nothing to answer with: as sure a "no" as there is
         return Sample(group, tuple(abstain.features(NOTHING_READ)), 0.0, item.answerable)
-    passage = reading.hit.passage
-    text = passage.text[reading.start - passage.start : reading.end - passage.start]
-    f1 = best_over("f1", text, item.answers) if item.answerable else 0.0
+    f1 = best_over("f1", reading.text, item.answers) if item.answerable else 0.0
     return Sample(group, tuple(abstain.features(reading.evidence)), f1, item.answerable)
 
 
