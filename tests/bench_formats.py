@@ -118,7 +118,7 @@ def strip_tags(data: bytes) -> str:
 
 
 def kept_text(text: str) -> str:
-    doc = parse_document(text, "page.html")
+    doc = parse_document(text, "page.html", wrapped=False)
     return "\n".join(doc.text[b.start : b.end] for b in doc.blocks)
 
 

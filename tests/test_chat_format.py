@@ -79,6 +79,20 @@ def test_chat_message_for_an_answer() -> None:
     assert "2. " in md and "<b>" not in md and "characters" not in md
 
 
+def test_a_hard_wrapped_answer_stays_in_its_quote() -> None:
+    # A sentence of hard-wrapped text keeps its line breaks (offsets are the file's);
+    # in Markdown a break would end the bold answer and the quote there.
+    text = "Alibaba is injecting US$640\nmillion into the city's film\nindustry."
+    a, b = text.index("US$"), text.index(" into")
+    sentence = Citation("a.txt", "Title", "p1", 0, len(text), text, 0.7)
+    answer = Answer("How much?", text[a:b], False, 0.7, "a.txt", a, b, sentence, [sentence])
+    md = fmt.chat_markdown(answer)
+    bold, quote = md.split("\n")[0], md.split("\n")[4]
+    assert bold == "**US&#36;640 million**"
+    assert quote.startswith("> Alibaba") and quote.endswith("industry&#46;")
+    assert "<mark>US&#36;640 million</mark>" in quote
+
+
 def test_pdf_citations_read_as_file_and_page() -> None:
     c = citation(100, source="report.pdf", page=3)
     ans = Answer("How much?", RAW[A:B], False, 0.7, "report.pdf", 100 + A, 100 + B, c, [c], [], 3)

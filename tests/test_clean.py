@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from citeqa.corpus.clean import furniture_reason, is_cookie_line
@@ -165,3 +167,100 @@ def test_footer_links_comment_forms_and_subscribe_prompts(line: str, reason: str
 )
 def test_article_sentences_with_the_same_words_are_kept(line: str) -> None:
     assert furniture_reason(line) is None
+
+
+WRAPPED = (
+    "Alibaba Invests in Hong Kong Film\n"
+    "\n"
+    "Alibaba will invest heavily in new film\n"
+    "studios. The plan covers five years and names three partners: TVB,\n"
+    "Shaw Brothers Pictures and Media Asia Group, each of them\n"
+    "named.\n"
+    "\n"
+    "The second paragraph ends the way the first one\n"
+    "named.\n"
+)
+
+
+def test_a_hard_wrapped_paragraph_is_one_block_and_loses_no_line() -> None:
+    doc = parse_document(WRAPPED, "wrapped.txt")
+    kept = [WRAPPED[b.start : b.end] for b in doc.blocks]
+    assert (
+        kept
+        == [
+            "Alibaba Invests in Hong Kong Film",  # a headline does not run on into the text
+            WRAPPED[WRAPPED.index("Alibaba will") : WRAPPED.index("named.") + len("named.")],
+            WRAPPED[WRAPPED.index("The second") : len(WRAPPED) - 1],
+        ]
+    )
+    # the one-word tail and the tail repeated from another paragraph are both kept
+    assert doc.skipped == ()
+    assert doc.title == "Alibaba Invests in Hong Kong Film"
+
+
+def test_sentences_run_across_line_breaks_and_keep_their_offsets() -> None:
+    from citeqa.corpus.chunk import sentences_of
+
+    doc = parse_document(WRAPPED, "wrapped.txt")
+    sentences = [s for _, s in sentences_of(doc, 1200)]
+    assert [s.text for s in sentences] == [
+        "Alibaba Invests in Hong Kong Film",
+        "Alibaba will invest heavily in new film\nstudios.",
+        "The plan covers five years and names three partners: TVB,\nShaw Brothers Pictures"
+        " and Media Asia Group, each of them\nnamed.",
+        "The second paragraph ends the way the first one\nnamed.",
+    ]
+    assert all(WRAPPED[s.start : s.end] == s.text for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("text", "blocks"),
+    [
+        # a headline, a byline, a menu: short or capitalised lines stand alone
+        ("Markets Rally on Rate Hopes\nStocks rose on Tuesday.", 2),
+        ("By Jane Smith and John Doe\nThe council met on Tuesday.", 2),
+        # a sentence that ends at the line's end
+        ("The council met on Tuesday and voted.\nThe mayor then spoke at length.", 2),
+        # Markdown's own lines
+        ("## Partners of the new fund\nthree studios signed on Tuesday.", 2),
+        ("The fund has three partners as of now\n- TVB\n- Shaw Brothers", 3),
+        ("| Partner | Share of the fund |\n| TVB | a third of it |", 2),
+        # wrapped: lower case, a digit, or prose that stops mid-sentence
+        ("The council met on Tuesday and\nvoted for the plan.", 1),
+        ("Concentrated O\n2 will allow combustion to proceed rapidly.", 1),
+        ("The council met on the second Tuesday of the month with\nMayor Lee in the chair.", 1),
+        ("- The council met on the second Tuesday and\n  voted for the plan.", 1),
+    ],
+)
+def test_which_adjacent_lines_are_one_paragraph(text: str, blocks: int) -> None:
+    assert len(parse_document(text, "a.md").blocks) == blocks
+
+
+def test_extracted_text_keeps_one_paragraph_per_line() -> None:
+    # HTML, PDF and Word text puts each paragraph on its own line, ended or not
+    text = "Alibaba will invest in studios across the city\nThe plan covers five years.\n"
+    assert len(parse_document(text, "page.html", wrapped=False).blocks) == 2
+    assert len(parse_document(text, "notes.txt").blocks) == 1
+
+
+def test_a_one_word_list_item_is_content() -> None:
+    text = "The partners are these three studios:\n\n- TVB\n- Shaw Brothers\n1. Youku\n\nReuters\n"
+    doc = parse_document(text, "a.md")
+    assert [text[b.start : b.end] for b in doc.blocks][1:] == [
+        "- TVB",
+        "- Shaw Brothers",
+        "1. Youku",
+    ]
+    assert [s.reason for s in doc.skipped] == ["stray one-word line"]
+
+
+def test_only_text_files_are_read_as_wrapped(tmp_path: Path) -> None:
+    from citeqa.corpus.ingest import load_document
+
+    lines = "Alibaba will invest in studios across the city\nThe plan covers five years.\n"
+    (tmp_path / "notes.txt").write_text(lines, encoding="utf-8")
+    html = "<html><body><article><p>" + "</p><p>".join(lines.splitlines()) + "</p></article>"
+    (tmp_path / "page.html").write_text(html + "</body></html>", encoding="utf-8")
+    assert len(load_document(tmp_path / "notes.txt", "notes.txt").blocks) == 1
+    page = load_document(tmp_path / "page.html", "page.html")
+    assert [page.text[b.start : b.end] for b in page.blocks] == lines.splitlines()

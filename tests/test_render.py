@@ -29,3 +29,13 @@ def test_control_characters_from_a_document_never_reach_the_terminal() -> None:
         assert "HK$5 billion" in out and "\ufffd]0;owned\ufffd" in out
     abstained = Answer("?", "", True, 0.1, "", 0, 0, sentence, related=[sentence])
     assert "\x1b" not in answer_text(abstained)
+
+
+def test_a_hard_wrapped_answer_prints_on_one_line() -> None:
+    text = "Alibaba is injecting US$640\nmillion into the city's film\nindustry."
+    a, b = text.index("US$"), text.index(" into")
+    sentence = Citation("a.txt", "Title", "p1", 0, len(text), text, 0.7)
+    answer = Answer("How much?", text[a:b], False, 0.7, "a.txt", a, b, sentence, [sentence])
+    lines = answer_text(answer).splitlines()
+    assert lines[0] == "Answer: US$640 million   (confidence 0.70)"
+    assert lines[2] == "  “Alibaba is injecting **US$640 million** into the city's film industry.”"

@@ -41,7 +41,9 @@ def answer_text(answer: Answer, *, color: bool = False) -> str:
             lines.append("Related passages (closest text, not evidence):")
             lines += _listing(answer.related)
         return "\n".join(lines)
-    lines.append(f"Answer: {shown(answer.text)}   (confidence {answer.score:.2f})")
+    # A hard-wrapped answer ("US$640\nmillion") on one line; the quote's wrap does the same.
+    flat = " ".join(shown(answer.text).split())
+    lines.append(f"Answer: {flat}   (confidence {answer.score:.2f})")
     lines.append("")
     quoted = mark(answer.sentence, answer.start, answer.end, color=color)
     lines += textwrap.wrap(f"“{quoted}”", width=100, initial_indent="  ", subsequent_indent="  ")

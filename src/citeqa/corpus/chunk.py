@@ -51,7 +51,9 @@ def segmenter() -> object:
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside ``text[start:end]``, trimmed of surrounding whitespace."""
-    block = text[start:end]
+    # A block of several lines is one paragraph hard-wrapped, and pysbd would end a
+    # sentence at every line break. A space for each break keeps every offset.
+    block = text[start:end].replace("\n", " ")
     try:
         pieces: list[str] = segmenter().segment(block)  # type: ignore[attr-defined]
     except Exception:  # pysbd is rule-based regex code; odd input must not stop indexing

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-RULES_VERSION = 3
+RULES_VERSION = 4
 
 _I = re.IGNORECASE
 
@@ -116,6 +116,8 @@ _DATE_VALUE = (
     rf"|(?P<mdy>(?:{_MONTHS})\.? \d{{1,2}},? \d{{4}})"
     rf"|(?P<dmy>\d{{1,2}} (?:{_MONTHS})\.?,? \d{{4}})"
 )
+# "- TVB", "2. Shaw Brothers": one word, but an item of a list, not a stray word.
+_LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+\S")
 # "date 2024-03-18", "Published: March 18, 2024", or a bare date, at the start of a line.
 DATE_PREFIX = re.compile(
     rf"^\s*(?:(?:date|published|posted|updated)(?: on)?\s*[:\-]?\s*)?(?:{_DATE_VALUE})\s*",
@@ -157,7 +159,7 @@ def furniture_reason(line: str) -> str | None:
         return "copyright footer"
     if words == 0:
         return "no words"
-    if words == 1:
+    if words == 1 and not _LIST_ITEM.match(line):
         return "stray one-word line"
     return None
 

@@ -197,7 +197,9 @@ def _document_from_bytes(data: bytes, source: str, fmt: Format | None) -> Docume
             extraction = fmt.extract(data)
         except ExtractionError as exc:
             raise _Unreadable(str(exc)) from None
-        doc = parse_document(extraction.text, source, sha256=sha256_bytes(data), size=len(data))
+        doc = parse_document(
+            extraction.text, source, sha256=sha256_bytes(data), size=len(data), wrapped=False
+        )
         return dataclasses.replace(
             doc,
             title=extraction.title or doc.title,

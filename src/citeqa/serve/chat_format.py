@@ -87,11 +87,11 @@ def chat_markdown(answer: Answer) -> str:
     s = answer.sentence
     quote = highlight(s.text, answer.start - s.start, answer.end - s.start)
     lines = [
-        f"**{escape(answer.text)}**",
+        f"**{_one_line(escape(answer.text))}**",
         "",
         f"<small>confidence {answer.score:.2f}</small>",
         "",
-        f"> {quote}",
+        f"> {_one_line(quote)}",
         "",
         f"<small>{locator(answer.source, answer.page)}</small>",
         "",
@@ -100,6 +100,12 @@ def chat_markdown(answer: Answer) -> str:
     ]
     lines += [f"{n}. {escape(c.title)} — {where(c)}" for n, c in enumerate(answer.citations, 1)]
     return "\n".join(lines)
+
+
+def _one_line(markup: str) -> str:
+    """A hard-wrapped sentence's line breaks as spaces: in Markdown a break inside a quote
+    or a bold answer would end it there."""
+    return markup.replace("\n", " ")
 
 
 def sources_html(answer: Answer) -> str:
