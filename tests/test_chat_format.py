@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -138,6 +139,10 @@ def test_answer_span_in_other_passage_found_by_text() -> None:
     assert fmt.answer_span_in(ans.citations[0], ans) == (A, B)
     assert fmt.answer_span_in(ans.citations[1], ans) == (A + 9, B + 9)
     assert fmt.answer_span_in(citation(0, "nothing here"), ans) == (-1, -1)
+    # whole words, as the citation was chosen for: not the "2019" inside "20190"
+    year = dataclasses.replace(ans, text="2019", start=0, end=4)
+    other = citation(500, "Order 20190 was filed in 2019.")
+    assert fmt.answer_span_in(other, year) == (25, 29)
 
 
 @pytest.mark.parametrize(

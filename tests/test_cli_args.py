@@ -35,6 +35,10 @@ def no_model(monkeypatch: pytest.MonkeyPatch) -> None:
         (["ask", "What is AMEG?", "--top-k", "0"], "must be a whole number from 1"),
         (["bench", "--repeats", "0"], "must be a whole number from 1"),
         (["bench", "--ann", "--ann-sizes", "10k"], "got '10k'"),
+        (["index", "--max-file-mb", "0"], "megabytes above 0, got '0'"),
+        (["index", "--max-file-mb", "nan"], "megabytes above 0, got 'nan'"),
+        (["index", "--max-file-mb", "inf"], "megabytes above 0, got 'inf'"),
+        (["index", "--max-file-mb", "ten"], "megabytes above 0, got 'ten'"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_loads(
@@ -69,3 +73,20 @@ def test_output_on_a_terminal_that_is_not_utf8_is_replaced_not_a_crash(tmp_path:
     )
     assert run.returncode == 0, run.stderr.decode()
     assert b"caf?.txt: 1 passage\n" in run.stdout
+
+
+def test_logged_problems_print_with_their_level(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from citeqa.cli import _log_warnings_to_stderr
+
+    _log_warnings_to_stderr()
+    log = logging.getLogger("citeqa.serve.app")
+    log.warning("a.pdf skipped")
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        log.exception("answering 'q' failed")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "warning: a.pdf skipped"
+    assert lines[1] == "error: answering 'q' failed" and "RuntimeError: boom" in lines[-1]

@@ -264,6 +264,9 @@ def test_ask_checks_input_before_loading(monkeypatch: pytest.MonkeyPatch) -> Non
         pipeline.ask(3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty"):
         pipeline.ask(" ")
+    for bad in (0, -1, True, 2.5):
+        with pytest.raises(ValueError, match="top_k must be a positive integer"):
+            pipeline.ask("What is AMEG?", top_k=bad)  # type: ignore[arg-type]
 
 
 def test_unknown_reader(corpus: Path) -> None:

@@ -118,8 +118,7 @@ class QA:
         # Echoed back as asked, but encodable: a lone surrogate would fail the JSON reply.
         asked = question.encode("utf-8", "replace").decode("utf-8")
         question = checked
-        if not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+        _check_top_k(top_k)
         hits, reading = self.read(question, top_k, sources=sources)
         related = [_citation(h, self.index) for h in hits]
         if reading is None or self.policy.abstain(reading):
@@ -178,12 +177,23 @@ def _answer(
     )
 
 
+def _check_top_k(top_k: object) -> None:
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+
+
 def states(passage: str, answer: str) -> bool:
     """Whether ``passage`` has ``answer`` as whole words: "2019" is not in "20190", nor
     "Ma" in "Mayor"."""
+    return where_stated(passage, answer) is not None
+
+
+def where_stated(passage: str, answer: str) -> tuple[int, int] | None:
+    """Where ``passage`` first has ``answer`` as whole words (as ``states`` reads it)."""
     before = r"(?<!\w)" if re.match(r"\w", answer) else ""
     after = r"(?!\w)" if re.search(r"\w$", answer) else ""
-    return re.search(before + re.escape(answer) + after, passage) is not None
+    found = re.search(before + re.escape(answer) + after, passage)
+    return found.span() if found else None
 
 
 def _citation(hit: Hit, index: LoadedIndex) -> Citation:
@@ -218,6 +228,7 @@ def ask(
     """Answer a question from the default index (``index/`` built from ``seeds/``), or
     from ``index_dir``. One ``QA`` per index folder and reader is kept for later calls."""
     check_question(question)  # bad input fails before any loading
+    _check_top_k(top_k)
     key = (str(Path(index_dir).resolve()) if index_dir is not None else "", reader)
     with _DEFAULTS_LOCK:
         qa = _DEFAULTS.get(key)

@@ -65,13 +65,22 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Plain(logging.Formatter):
+    """ "warning: …" and "error: …" (with the traceback, for an error logged with one), and
+    news such as where ``serve`` listens without a prefix."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {text}"
+
+
 def _log_warnings_to_stderr() -> None:
     """The library logs warnings (a skipped file, say); the command shows them plainly."""
     logger = logging.getLogger("citeqa")
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setFormatter(_Plain())
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     logger.propagate = False

@@ -16,7 +16,12 @@ def add(sub: Any) -> None:
     p = sub.add_parser("ask", help="answer a question from the indexed documents")
     p.add_argument("question")
     p.add_argument("--index", type=Path, default=None, help="index folder; " + common.INDEX_DEFAULT)
-    p.add_argument("--top-k", type=common.count(1), default=5, help="passages to read (default 5)")
+    p.add_argument(
+        "--top-k",
+        type=common.count(1),
+        default=5,
+        help="passages to retrieve; the span reader reads the best 3 (default 5)",
+    )
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(run=run)

@@ -44,6 +44,17 @@ def share(text: str) -> float:
     return value
 
 
+def megabytes(text: str) -> int:
+    """An argparse type: a size in megabytes above 0 ("10", "0.5"), as bytes."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value < 1e9:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be a number of megabytes above 0, got {text!r}")
+    return max(1, int(value * 1_000_000))
+
+
 def count(least: int) -> Callable[[str], int]:
     """An argparse type: a whole number of at least ``least``."""
 

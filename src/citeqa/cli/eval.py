@@ -44,7 +44,12 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--limit", type=common.count(0), default=0, help="only the first N questions (0: all)"
     )
-    p.add_argument("--top-k", type=common.count(1), default=5, help="passages to read (default 5)")
+    p.add_argument(
+        "--top-k",
+        type=common.count(1),
+        default=5,
+        help="passages to retrieve; the span reader reads the best 3 (default 5)",
+    )
     p.add_argument("--out", type=Path, default=None, help="write report.json/.md and plots")
     p.add_argument(
         "--baseline", type=common.existing_file, default=None, help="an earlier report.json"

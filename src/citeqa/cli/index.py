@@ -35,13 +35,14 @@ def add(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="rebuild even when fresh")
     p.add_argument(
         "--max-file-mb",
-        type=float,
-        default=10.0,
+        dest="max_file_bytes",
+        type=common.megabytes,
+        default=10_000_000,
         help="skip (with a warning) files larger than this (default 10)",
     )
     p.add_argument(
         "--index-type",
-        choices=("auto", "flat", "ivf", "hnsw"),
+        choices=("auto", "flat", "ivf", "hnsw"),  # ann.INDEX_TYPES, without numpy at start
         default="auto",
         help="FAISS index (auto: exact below 30k passages, HNSW above)",
     )
@@ -64,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     index_dir: Path = args.index if args.index is not None else paths.default_index()
     corpus_dir = common.corpus_for(index_dir, args.corpus)
-    settings = IndexSettings(
-        index_type=args.index_type, max_file_bytes=int(args.max_file_mb * 1_000_000)
-    )
+    settings = IndexSettings(index_type=args.index_type, max_file_bytes=args.max_file_bytes)
     ray_settings = None
     if args.ray is not None:  # bad --ray usage fails before the model or Ray load
         from citeqa.index import build_ray

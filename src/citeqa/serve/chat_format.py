@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from citeqa.errors import CiteQAError, InvalidQuestionError
+from citeqa.pipeline import where_stated
 from citeqa.types import Answer, Citation
 
 ABSTAIN = "The documents don't say."
@@ -37,11 +38,12 @@ def highlight(text: str, start: int, end: int) -> str:
 
 def answer_span_in(c: Citation, answer: Answer) -> tuple[int, int]:
     """Where the answer lies in a citation's text: its own offsets for the passage it came
-    from, else the first place the same words occur (-1, -1 when nowhere)."""
+    from, else the first place the same whole words occur, as the citation was chosen for
+    (-1, -1 when nowhere)."""
     if c.source == answer.source and c.start <= answer.start and answer.end <= c.end:
         return answer.start - c.start, answer.end - c.start
-    at = c.text.find(answer.text) if answer.text else -1
-    return (at, at + len(answer.text)) if at >= 0 else (-1, -1)
+    found = where_stated(c.text, answer.text) if answer.text else None
+    return found if found is not None else (-1, -1)
 
 
 def locator(source: str, page: int | None) -> str:
