@@ -4,7 +4,8 @@ Layout::
 
     index/
       manifest.json    format, embedder, settings, sources, file checksums, versions
-      faiss.index      IndexFlatIP over L2-normalised vectors; row i is passage i
+      faiss.index      vectors of the passages, L2-normalised, inner product (exact, or HNSW
+                       or IVF for large corpora: `ann.py`); row i is passage i
       passages.jsonl   one passage per line, with its sentence offsets
       sentences.npy    a vector per sentence, in passage order (the reader ranks sentences
                        without encoding them at question time)

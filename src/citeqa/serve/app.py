@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citeqa.pipeline import MAX_QUESTION_CHARS
 from citeqa.serve import chat_format as fmt
 from citeqa.serve.api import (
     BAD_INPUT,
@@ -172,7 +173,7 @@ def build_app(qa: QA, limiter: RateLimiter | None = None) -> gr.Blocks:
                     placeholder="Ask about the documents and press Enter",
                     show_label=False,
                     elem_id="citeqa-question",
-                    max_length=1000,
+                    max_length=MAX_QUESTION_CHARS,
                     submit_btn=True,
                 )
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
