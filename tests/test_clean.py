@@ -230,6 +230,9 @@ def test_sentences_run_across_line_breaks_and_keep_their_offsets() -> None:
         ("Concentrated O\n2 will allow combustion to proceed rapidly.", 1),
         ("The council met on the second Tuesday of the month with\nMayor Lee in the chair.", 1),
         ("- The council met on the second Tuesday and\n  voted for the plan.", 1),
+        # code in a fence keeps its lines, however they read
+        ("```\ntotal = price * quantity\nprint(total, quantity)\n```", 2),
+        ("The script below prints it\n```\ntotal = price * quantity\n```\nand then exits.", 3),
     ],
 )
 def test_which_adjacent_lines_are_one_paragraph(text: str, blocks: int) -> None:

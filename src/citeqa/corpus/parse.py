@@ -74,9 +74,18 @@ def _classify_lines(text: str, wrapped: bool) -> tuple[list[_Line], str | None, 
     # Blank lines separate paragraphs but are not dropped content.
     spans = [(a, b) for a, b in (_trim(text, s, e) for s, e in _lines(text)) if a < b]
     scripts = clean.script_lines([text[a:b] for a, b in spans])
+    fenced = False  # inside a Markdown code fence, where every line is a line of its own
     for n, (a, b) in enumerate(spans):
-        wraps = wrapped and bool(out) and out[-1].reason is None and _wraps(text, out[-1], a, b)
         line = text[a:b]
+        fence = _FENCE.match(line) is not None
+        wraps = (
+            wrapped
+            and not (fenced or fence)
+            and bool(out)
+            and out[-1].reason is None
+            and _wraps(text, out[-1], a, b)
+        )
+        fenced ^= fence
         reason = "markup (script or style block)" if n in scripts else clean.furniture_reason(line)
         if reason is None and date is None and len(seen) < 3:
             match = clean.DATE_PREFIX.match(line)
@@ -106,6 +115,7 @@ _WRAPPED_AWAY = ("stray one-word line", "repeats an earlier line")
 # line starts something new, and a heading or table row never runs on into the next line.
 _STARTS_BLOCK = re.compile(r"(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\||>|```|~~~)")
 _NO_RUN_ON = re.compile(r"(?:#{1,6}\s|\||```|~~~)")
+_FENCE = re.compile(r"(?:```|~~~)")
 _ENDS_SENTENCE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
