@@ -239,6 +239,32 @@ def test_default_index_is_rebuilt_when_missing_or_stale(
     assert staleness(home / "index", FakeEmbedder()) == []
 
 
+def test_a_fresh_index_is_hashed_once_as_it_loads(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checksums are most of the time a large index takes to load: once is enough."""
+    import shutil
+
+    from citeqa.index import freshness, store
+
+    home = tmp_path / "home"
+    shutil.copytree(corpus, home / "seeds")
+    monkeypatch.setenv("CITEQA_HOME", str(home))
+    QA.load(embedder=FakeEmbedder())  # built
+    hashed: list[Path] = []
+
+    def verify(index_dir: Path, manifest: dict[str, object]) -> None:
+        hashed.append(index_dir)
+        real(index_dir, manifest)
+
+    real = store.verify_files
+    monkeypatch.setattr(store, "verify_files", verify)
+    monkeypatch.setattr(freshness, "verify_files", verify)
+    QA.load(embedder=FakeEmbedder())  # the default index, fresh
+    QA.load(home / "index", embedder=FakeEmbedder())  # the same, named
+    assert hashed == [home / "index"] * 2
+
+
 def test_ask_keeps_one_qa_per_index(monkeypatch: pytest.MonkeyPatch, qa: QA) -> None:
     loads: list[object] = []
 

@@ -99,7 +99,9 @@ class QA:
             index = _fresh_default_index(embedder)
         else:
             index = load_index(Path(index_dir), embedder)
-            diffs = staleness(index.path, embedder, settings=None, corpus_optional=True)
+            diffs = staleness(
+                index.path, embedder, settings=None, corpus_optional=True, verify=False
+            )
             if diffs:
                 raise IndexStaleError(
                     f"index {index.path} is stale ({'; '.join(diffs)});"
@@ -205,8 +207,9 @@ def _citation(hit: Hit, index: LoadedIndex) -> Citation:
 def _fresh_default_index(embedder: Embedder) -> LoadedIndex:
     index_dir, corpus_dir = paths.default_index(), paths.default_corpus()
     try:
-        if not staleness(index_dir, embedder, corpus_dir=corpus_dir):
-            return load_index(index_dir, embedder)
+        index = load_index(index_dir, embedder)  # verified, so staleness need not hash again
+        if not staleness(index_dir, embedder, corpus_dir=corpus_dir, verify=False):
+            return index
     except IndexFolderError:
         pass  # missing, corrupt or from another model: rebuild below
     build_index(corpus_dir, index_dir, embedder)

@@ -23,6 +23,7 @@ def staleness(
     corpus_dir: Path | None = None,
     *,
     corpus_optional: bool = False,
+    verify: bool = True,
 ) -> list[str]:
     """What differs between the index and the corpus, embedder and settings now; empty
     when the index is fresh. Raises when the index is missing or corrupt.
@@ -35,10 +36,15 @@ def staleness(
     With ``corpus_optional`` (serving), a corpus folder that is not there at all is no
     difference: the index holds every passage it cites, so it can be built in one place
     and served from another. That is logged as one warning, since freshness cannot be
-    checked then. A corpus folder that is there is compared as always."""
+    checked then. A corpus folder that is there is compared as always.
+
+    ``verify=False`` skips checking the index's own files against their checksums, for an
+    index just loaded (``load_index`` checked them): hashing is most of the time this
+    takes on a large index."""
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
-    verify_files(index_dir, manifest)
+    if verify:
+        verify_files(index_dir, manifest)
     diffs: list[str] = []
     try:
         check_embedder(index_dir, manifest, embedder)
