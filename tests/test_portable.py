@@ -126,6 +126,21 @@ def test_document_text_from_the_index_alone(built: Path, copied: Path) -> None:
         away.document_text(txt)
 
 
+def test_document_text_is_the_text_indexed_or_an_error(built: Path, tmp_path: Path) -> None:
+    """Offsets point into the file as it was indexed: an edited file is stale, not text
+    the offsets would misread; a document the index lacks is named."""
+    shutil.copytree(built, tmp_path / "b")
+    index = ix.load_index(tmp_path / "b" / "index")
+    txt = next(s for s in index.manifest["sources"] if s.endswith(".txt"))
+    path = tmp_path / "b" / "corpus" / txt
+    path.write_text("New words. " + path.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(IndexStaleError, match=f"{txt} has changed since index"):
+        index.document_text(txt)
+    (tmp_path / "b" / "corpus" / "new.txt").write_text("Not indexed yet.", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"has no document new\.txt"):
+        index.document_text("new.txt")
+
+
 def test_cli_ask_on_a_copied_index_warns_once(
     copied: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,7 +37,13 @@ from citeqa.corpus import clean
 from citeqa.corpus.chunk import ChunkSettings
 from citeqa.corpus.extract import decode_text, library_version
 from citeqa.corpus.ingest import DEFAULT_MAX_FILE_BYTES
-from citeqa.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from citeqa.errors import (
+    CorpusError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexStaleError,
+)
 from citeqa.index import lexicon
 from citeqa.index.ann import INDEX_TYPES
 from citeqa.index.embed import Embedder
@@ -117,20 +123,31 @@ class LoadedIndex:
 
     def document_text(self, source: str) -> str:
         """The text that offsets into ``source`` point into: stored for extracted formats,
-        the file itself (read now) for plain text."""
+        the file itself (read now) for plain text, as long as it is the file indexed."""
         stored = self.documents.get(source)
         if stored is not None:
             return stored.text
+        known = self.manifest.get("sources", {}).get(source)
+        if known is None:
+            raise CorpusError(f"index {self.path} has no document {source}")
         path = self.corpus_dir / source
-        if not path.is_file() and source in self.manifest.get("sources", {}):
+        try:
+            data = path.read_bytes()
+        except OSError:
             # A copied index serves its passages without the corpus, but a plain-text
             # document's whole text is the file itself, which only the corpus holds.
             raise CorpusError(
                 f"the whole text of {source} is its file in the corpus folder"
                 f" {self.corpus_dir}, which is not here; index {self.path} holds only its"
                 " passages (answers and citations still work)"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != known["sha256"]:
+            # Offsets into the text as indexed would point at other words in the new one.
+            raise IndexStaleError(
+                f"{source} has changed since index {self.path} was built; rebuild it with:"
+                f" citeqa index {self.corpus_dir} --index {self.path}"
             )
-        return decode_text(path.read_bytes())
+        return decode_text(data)
 
     def page_at(self, source: str, offset: int) -> int | None:
         """The page (from 1) holding ``offset`` of ``source``; None when it has no pages."""
