@@ -66,8 +66,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 class _Plain(logging.Formatter):
-    """ "warning: …" and "error: …" (with the traceback, for an error logged with one), and
-    news such as where ``serve`` listens without a prefix."""
+    """Each problem prefixed by its level, "warning: …" or "error: …" (with the traceback
+    when it was logged with one); news below a warning without a prefix."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
