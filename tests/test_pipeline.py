@@ -221,14 +221,18 @@ def test_missing_named_index_is_refused(tmp_path: Path) -> None:
         QA.load(tmp_path / "nope", embedder=FakeEmbedder())
 
 
-def test_default_index_is_rebuilt_when_missing_or_stale(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def home(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A citeqa home of its own: the default index is built from its seeds/."""
     import shutil
 
     home = tmp_path / "home"
     shutil.copytree(corpus, home / "seeds")
     monkeypatch.setenv("CITEQA_HOME", str(home))
+    return home
+
+
+def test_default_index_is_rebuilt_when_missing_or_stale(home: Path) -> None:
     qa = QA.load(embedder=FakeEmbedder())  # missing: built
     assert (home / "index" / "manifest.json").exists() and qa.index.path == home / "index"
     (home / "seeds" / "extra.txt").write_text("A new story on the harbour. It is short.\n")
@@ -240,16 +244,11 @@ def test_default_index_is_rebuilt_when_missing_or_stale(
 
 
 def test_a_fresh_index_is_hashed_once_as_it_loads(
-    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Checksums are most of the time a large index takes to load: once is enough."""
-    import shutil
-
     from citeqa.index import freshness, store
 
-    home = tmp_path / "home"
-    shutil.copytree(corpus, home / "seeds")
-    monkeypatch.setenv("CITEQA_HOME", str(home))
     QA.load(embedder=FakeEmbedder())  # built
     hashed: list[Path] = []
 
