@@ -36,7 +36,7 @@ import numpy as np
 from citeqa.corpus import clean
 from citeqa.corpus.chunk import ChunkSettings
 from citeqa.corpus.extract import decode_text, library_version
-from citeqa.corpus.ingest import DEFAULT_MAX_FILE_BYTES
+from citeqa.corpus.ingest import DEFAULT_MAX_FILE_BYTES, sha256_bytes
 from citeqa.errors import (
     CorpusError,
     IndexCorruptError,
@@ -141,7 +141,7 @@ class LoadedIndex:
                 f" {self.corpus_dir}, which is not here; index {self.path} holds only its"
                 " passages (answers and citations still work)"
             ) from None
-        if hashlib.sha256(data).hexdigest() != known["sha256"]:
+        if sha256_bytes(data) != known["sha256"]:
             # Offsets into the text as indexed would point at other words in the new one.
             raise IndexStaleError(
                 f"{source} has changed since index {self.path} was built; rebuild it with:"
