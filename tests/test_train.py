@@ -533,3 +533,32 @@ def test_train_reader_rejects_a_bad_share_before_loading(
         cli.main(args)
     assert exc.value.code == 2
     assert "must be a number from 0 to 1" in capsys.readouterr().err
+
+
+def test_lora_trains_adapters_and_head_of_another_architecture(tmp_path: Path) -> None:
+    """A rank-4 LoRA run from a tiny RoBERTa: the encoder stays frozen, the adapters and
+    span head train, and the reader is saved whole (merged) and as its adapters alone."""
+    import dataclasses
+
+    from safetensors.torch import load_file
+
+    from tiny_models import tiny_roberta
+
+    base = tiny_roberta(tmp_path / "base")
+    config = _tiny(tmp_path / "run", init=str(base), lora_rank=4, batch_size=4, max_steps=2)
+    train(config)
+    before, final = load_file(base / "model.safetensors"), tmp_path / "run" / "final"
+    after = load_file(final / "model.safetensors")
+    assert set(after) == set(before)  # merged: a plain RoBERTa, loadable without peft
+    name = "roberta.embeddings.word_embeddings.weight"
+    assert (after[name].float() == before[name].half().float()).all()  # frozen
+    assert not (
+        after["qa_outputs.weight"].float() == before["qa_outputs.weight"].half().float()
+    ).all()
+    query = "roberta.encoder.layer.0.attention.self.query.weight"
+    assert not (after[query].float() == before[query].half().float()).all()  # the adapter merged in
+    adapter = load_file(final / "adapter" / "adapter_model.safetensors")
+    assert any("lora_A" in k for k in adapter) and any("qa_outputs" in k for k in adapter)
+    assert not any(k.endswith("word_embeddings.weight") for k in adapter)
+    with pytest.raises(CiteQAError, match=r"lora_rank 4 -> 8"):
+        train(dataclasses.replace(config, lora_rank=8), resume=True)

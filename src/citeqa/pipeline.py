@@ -85,9 +85,12 @@ class QA:
         *,
         reader: str | Callable[[LoadedIndex], Reader] = DEFAULT_READER,
         embedder: Embedder | None = None,
+        reader_model: Path | str | None = None,
     ) -> QA:
         """Load an index (the default ``index/`` when None) and warm the model. ``reader``
-        names one (``readers.READERS``) or makes one for the index.
+        names one (``readers.READERS``) or makes one for the index. ``reader_model`` is a
+        span reader's model folder, any transformers extractive-QA checkpoint with its
+        abstention fitted beside it (``citeqa fit-abstention``); default: the packaged one.
 
         The default index is rebuilt from ``seeds/`` when it is missing, stale or broken;
         any other index must be fresh, or loading fails with a message naming it. An index
@@ -108,7 +111,13 @@ class QA:
                     f" rebuild it with: citeqa index {index.corpus_dir} --index {index.path}"
                 )
         embedder.encode(["warm up"])
-        made = make_reader(reader, index) if isinstance(reader, str) else reader(index)
+        if isinstance(reader, str):
+            model = Path(reader_model) if reader_model is not None else None
+            made = make_reader(reader, index, model)
+        elif reader_model is not None:
+            raise ValueError("give a reader model folder with a reader's name, not a factory")
+        else:
+            made = reader(index)
         return cls(index, embedder, made)
 
     def ask(

@@ -3,6 +3,7 @@ place these choices live."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,13 +34,17 @@ def threshold_of(reader: Reader) -> float:
     return THRESHOLDS.get(reader.name, 0.5)
 
 
-def make_reader(name: str, index: LoadedIndex) -> Reader:
+def make_reader(name: str, index: LoadedIndex, model_dir: Path | None = None) -> Reader:
+    """Reader ``name`` over ``index``; the span reader with the model in ``model_dir``
+    (default: the packaged one)."""
+    if model_dir is not None and name != "span":
+        raise ValueError(f"a reader model folder is for the span reader, not the {name} reader")
     if name == "sentence":
         from citeqa.answer.sentence_reader import SentenceReader
 
         return SentenceReader(index)
     if name == "span":
-        from citeqa.answer.span_reader import SpanReader
+        from citeqa.answer.span_reader import MODEL_DIR, SpanReader
 
-        return SpanReader(index)
+        return SpanReader(index, model_dir if model_dir is not None else MODEL_DIR)
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")

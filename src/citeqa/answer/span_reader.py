@@ -19,7 +19,7 @@ import numpy as np
 
 from citeqa.answer import answer_types as at
 from citeqa.answer import question_types as qt
-from citeqa.answer.abstain import UNFITTED, Calibration
+from citeqa.answer.abstain import Calibration
 from citeqa.answer.lists import is_list, one_item
 from citeqa.answer.read import Evidence, Reading
 from citeqa.answer.sentence_reader import SentenceReader
@@ -101,10 +101,23 @@ class SpanReader:
         index: LoadedIndex,
         model_dir: Path = MODEL_DIR,
         settings: SpanSettings = SpanSettings(),
+        calibration: Calibration | None = None,
     ) -> None:
+        """Load the extractive-QA model in ``model_dir`` (any transformers checkpoint:
+        BERT, RoBERTa, MPNet, DeBERTa) and its abstention, fitted beside it
+        (``abstention.json``) unless ``calibration`` is given."""
+        model_dir = Path(model_dir)
         if not model_available(model_dir):
             raise CiteQAError(
-                f"no span reader model at {model_dir}; train one with citeqa train-reader"
+                f"no span reader model at {model_dir} (it needs model.safetensors and"
+                " tokenizer.json); train one with citeqa train-reader"
+            )
+        fitted = model_dir / CALIBRATION
+        if calibration is None and not fitted.exists():
+            raise CiteQAError(
+                f"the reader at {model_dir} has no fitted abstention ({CALIBRATION});"
+                f" fit one with: citeqa fit-abstention --reader-model {model_dir}"
+                f" --out {model_dir} --squad SQUAD-TRAIN.json --qa-set QA.jsonl"
             )
         import torch
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
@@ -114,10 +127,16 @@ class SpanReader:
 
         hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         self.settings = settings
-        fitted = model_dir / CALIBRATION
-        self.calibration = Calibration.load(fitted) if fitted.exists() else UNFITTED
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-        model = AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
+        self.calibration = calibration or Calibration.load(fitted)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+            model = AutoModelForQuestionAnswering.from_pretrained(
+                str(model_dir), dtype=torch.float32
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise CiteQAError(
+                f"{model_dir} is not a transformers extractive-QA model folder: {exc}"
+            ) from None
         # Native bf16 only: oneDNN's own check (``_is_mkldnn_bf16_supported``) also passes
         # on plain AVX512, where bf16 is emulated and slower than fp32.
         native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()

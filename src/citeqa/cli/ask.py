@@ -23,6 +23,7 @@ def add(sub: Any) -> None:
         help="passages to retrieve; the span reader reads the best 3 (default 5)",
     )
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
+    common.add_reader_model(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(run=run)
 
@@ -31,7 +32,14 @@ def run(args: argparse.Namespace) -> int:
     from citeqa.pipeline import QA, check_question
 
     check_question(args.question)  # refuse bad input before loading anything
-    qa = QA.load(args.index, reader=args.reader, embedder=common.make_embedder())
+    if args.reader_model is not None and args.reader != "span":
+        return common.usage_error("--reader-model is the span reader's model folder")
+    qa = QA.load(
+        args.index,
+        reader=args.reader,
+        embedder=common.make_embedder(),
+        reader_model=args.reader_model,
+    )
     answer = qa.ask(args.question, top_k=args.top_k)
     if args.json:
         import json

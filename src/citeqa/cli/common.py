@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from citeqa import paths
 from citeqa.errors import CiteQAError
@@ -69,6 +69,26 @@ def count(least: int) -> Callable[[str], int]:
 def counts(text: str) -> list[int]:
     """An argparse type: comma-separated whole numbers from 1 ("10000,100000")."""
     return [count(1)(part.strip()) for part in text.split(",")]
+
+
+def add_reader_model(p: Any) -> None:
+    """``--reader-model DIR``: the span reader's model folder, checked up front."""
+    p.add_argument(
+        "--reader-model",
+        type=existing_dir,
+        default=None,
+        metavar="DIR",
+        help="span reader model folder: any transformers extractive-QA checkpoint with its"
+        " abstention fitted beside it by fit-abstention (default: the packaged reader)",
+    )
+
+
+def existing_dir(text: str) -> Path:
+    """An argparse type: a folder that is there, checked before anything slow runs."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {text}")
+    return path
 
 
 def existing_file(text: str) -> Path:

@@ -40,6 +40,7 @@ def add(sub: Any) -> None:
     )
     where.add_argument("--corpus", type=Path, default=None, help="index this folder first")
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
+    common.add_reader_model(p)
     p.add_argument("--split", default=None, help="only questions of this split (dev, test)")
     p.add_argument(
         "--limit", type=common.count(0), default=0, help="only the first N questions (0: all)"
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.qa_set is None) == (args.squad is None):
         return common.usage_error("give a QA-set file or --squad PATH (one of them)")
+    if args.reader_model is not None and args.reader != "span":
+        return common.usage_error("--reader-model is the span reader's model folder")
     try:
         name, all_items, corpus, index_dir = _questions(args)
     except ValueError as exc:  # --articles naming none of the file's
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             tag = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
             index_dir = args.work / f"index-{tag}"
         common.ensure_index(corpus, index_dir, embedder)
-    qa = QA.load(index_dir, reader=args.reader, embedder=embedder)
+    qa = QA.load(index_dir, reader=args.reader, embedder=embedder, reader_model=args.reader_model)
     gold = args.setting == "gold"
     top_k = 50 if gold else args.top_k  # gold: every passage of the question's sources
     rows = score(qa, items, top_k=top_k, progress=sys.stderr.isatty(), gold_setting=gold)

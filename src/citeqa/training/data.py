@@ -230,14 +230,14 @@ def featurize(
             if offsets[ctx[0]][0] <= a and offsets[ctx[-1]][1] >= b:
                 starts.append(next(k for k in ctx if offsets[k][1] > a))
                 ends.append(next(k for k in reversed(ctx) if offsets[k][0] < b))
-        features.append(
-            {
-                "input_ids": enc["input_ids"][i],
-                "token_type_ids": enc["token_type_ids"][i],
-                "start_positions": sorted(set(starts)) or [0],
-                "end_positions": sorted(set(ends)) or [0],
-            }
-        )
+        feature = {
+            "input_ids": enc["input_ids"][i],
+            "start_positions": sorted(set(starts)) or [0],
+            "end_positions": sorted(set(ends)) or [0],
+        }
+        if "token_type_ids" in enc:  # BERT's segments; MPNet and RoBERTa have none
+            feature["token_type_ids"] = enc["token_type_ids"][i]
+        features.append(feature)
     return features
 
 
@@ -271,13 +271,15 @@ def collate(batch: list[dict[str, list[int]]], pad_id: int) -> dict[str, Any]:
         return mask
 
     ids = pad("input_ids", pad_id)
-    return {
+    out = {
         "input_ids": ids,
-        "token_type_ids": pad("token_type_ids", 0),
         "attention_mask": (ids != pad_id).long(),
         "start_targets": targets("start_positions"),
         "end_targets": targets("end_positions"),
     }
+    if "token_type_ids" in batch[0]:
+        out["token_type_ids"] = pad("token_type_ids", 0)
+    return out
 
 
 def training_questions(

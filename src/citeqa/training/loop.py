@@ -104,6 +104,8 @@ def _validate(config: TrainConfig, plan: _Plan, model: Any, tokenizer: Any) -> d
     model.eval()
     metrics = {}
     for name, qs in plan.validation.items():
+        if config.val_limit and len(qs) > config.val_limit:
+            qs = random.Random(config.seed).sample(qs, config.val_limit)
         metrics[name] = evaluate_gold(
             model,
             tokenizer,
@@ -163,30 +165,65 @@ def _questions(
 
 def _base_model(config: TrainConfig) -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
 
-    from citeqa.index.embed import model_path
+    from citeqa.bases import base_path
     from citeqa.training import attention
     from citeqa.training.dropout import use_fast_dropout
 
-    base = Path(config.init) if config.init else model_path()
+    base = Path(config.init) if config.init else base_path(config.base)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Eager
-    # attention, its padding mask kept in bf16 (``attention``): on 2 cores under bf16
-    # autocast, SDPA's costs about as much as the rest of a step. Hidden dropout draws
-    # its masks with NumPy (``dropout``), a third of torch's cost (MODEL_CARD.md).
-    attention.register()
+    extra: dict[str, Any] = {}
+    if AutoConfig.from_pretrained(str(base)).model_type == "bert":
+        # Eager attention, its padding mask kept in bf16 (``attention``): on 2 cores under
+        # bf16 autocast, SDPA's costs about as much as the rest of a step. (MPNet's
+        # attention, with its relative position bias, is its own.)
+        attention.register()
+        extra["attn_implementation"] = attention.NAME
+    # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Hidden
+    # dropout draws its masks with NumPy (``dropout``), a third of torch's cost.
     model = AutoModelForQuestionAnswering.from_pretrained(
         str(base),
         dtype=torch.float32,
-        attn_implementation=attention.NAME,
         hidden_dropout_prob=config.dropout,
         attention_probs_dropout_prob=(
             config.dropout if config.attention_dropout is None else config.attention_dropout
         ),
+        **extra,
     )
     use_fast_dropout(model)
+    if config.lora_rank:
+        model = _with_lora(model, config.lora_rank)
     return model, tokenizer
+
+
+LORA_TARGETS = ("query", "key", "value", "q", "k", "v", "o", "dense")
+"""Every linear layer of a BERT or MPNet encoder (attention and feed-forward), by name."""
+
+
+def _with_lora(model: Any, rank: int) -> Any:
+    """``model`` with its encoder frozen and LoRA adapters (alpha twice the rank) on every
+    linear layer; the span head trains whole."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.0,
+        target_modules=[t for t in LORA_TARGETS if _has_linear(model, t)],
+        modules_to_save=["qa_outputs"],
+    )
+    return get_peft_model(model, config)
+
+
+def _has_linear(model: Any, name: str) -> bool:
+    import torch
+
+    return any(
+        n.rsplit(".", 1)[-1] == name and isinstance(m, torch.nn.Linear)
+        for n, m in model.named_modules()
+        if "qa_outputs" not in n
+    )
 
 
 def _plan(
@@ -215,15 +252,13 @@ def _optimizer(model: Any, config: TrainConfig, total: int) -> tuple[Any, Any]:
     import torch
 
     no_decay = ("bias", "LayerNorm.weight")
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
         {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "params": [p for n, p in trained if not n.endswith(no_decay)],
             "weight_decay": config.weight_decay,
         },
-        {
-            "params": [p for n, p in model.named_parameters() if n.endswith(no_decay)],
-            "weight_decay": 0.0,
-        },
+        {"params": [p for n, p in trained if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     # fused: one pass over each parameter instead of a dozen; unfused, the optimiser took
     # 8% of a step (torch.profiler, 32 windows of 166 tokens)
@@ -341,7 +376,7 @@ def _save_checkpoint(
     os.replace(tmp, path)
 
 
-_NOT_RECIPE = ("out", "threads", "checkpoint_every")
+_NOT_RECIPE = ("out", "threads", "checkpoint_every", "val_limit")
 """Settings a run may resume with changed: none of them changes which batch a step is or
 its learning rate. ``max_steps`` does: the schedule's warm-up and decay fit the steps."""
 
@@ -374,11 +409,19 @@ def _check_recipe(ckpt: Path, state: dict[str, Any], config: TrainConfig) -> Non
 def _export(
     model: Any, tokenizer: Any, dest: Path, config: TrainConfig, metrics: dict[str, Any]
 ) -> None:
-    """fp16 safetensors (half the size, same answers to within rounding) and the tokenizer."""
+    """fp16 safetensors (half the size, same answers to within rounding) and the tokenizer.
+    A LoRA reader is saved whole, its adapters merged, and its adapters and head alone
+    under ``adapter/``: what a reader ships."""
     import copy
 
     dest.mkdir(parents=True, exist_ok=True)
-    copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
+    if config.lora_rank:
+        model.save_pretrained(dest / "adapter", safe_serialization=True)
+        copy.deepcopy(model).merge_and_unload().half().save_pretrained(
+            dest, safe_serialization=True
+        )
+    else:
+        copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
     tokenizer.save_pretrained(dest)
     (dest / "training.json").write_text(
         json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"

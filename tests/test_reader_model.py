@@ -1,0 +1,124 @@
+"""Bring your own reader: any transformers extractive-QA folder, here a tiny random RoBERTa
+with a byte-level BPE tokenizer (no token types, offsets of its own kind), loads through
+``--reader-model`` and gives answers whose offsets are the file's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from citeqa.answer.abstain import FEATURES, UNFITTED, Calibration
+from citeqa.cli import main
+from citeqa.errors import CiteQAError
+from citeqa.index.embed import Embedder, MiniLMEmbedder
+from citeqa.pipeline import QA
+
+from conftest import REPO
+from tiny_models import tiny_roberta
+
+pytestmark = pytest.mark.model
+QA_SET = REPO / "tests" / "data" / "seeds_qa.jsonl"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    """The index's own embedder: the committed index was built with it."""
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="module")
+def roberta(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_roberta(tmp_path_factory.mktemp("roberta"))
+
+
+def _always_answer(folder: Path) -> None:
+    """An abstention fit that answers whatever the evidence: every answer is checked."""
+    Calibration(weights=(0.0,) * len(FEATURES), bias=10.0, threshold=0.5).save(
+        folder / "abstention.json"
+    )
+
+
+def test_a_reader_without_a_fitted_abstention_is_refused_with_the_command(
+    roberta: Path, home: Path, embedder: Embedder
+) -> None:
+    (roberta / "abstention.json").unlink(missing_ok=True)
+    with pytest.raises(CiteQAError, match=r"fit one with: citeqa fit-abstention --reader-model"):
+        QA.load(home / "index", embedder=embedder, reader_model=roberta)
+
+
+def test_a_folder_that_is_no_qa_model_is_refused(
+    tmp_path: Path, home: Path, embedder: Embedder
+) -> None:
+    (tmp_path / "model.safetensors").write_bytes(b"not weights")
+    (tmp_path / "tokenizer.json").write_text("{}")
+    UNFITTED.save(tmp_path / "abstention.json")
+    with pytest.raises(CiteQAError, match=r"is not a transformers extractive-QA model folder"):
+        QA.load(home / "index", embedder=embedder, reader_model=tmp_path)
+
+
+def test_another_architectures_answers_are_verbatim_spans_of_the_file(
+    roberta: Path, home: Path, embedder: Embedder
+) -> None:
+    _always_answer(roberta)
+    qa = QA.load(home / "index", embedder=embedder, reader_model=roberta)
+    assert type(qa.reader.model).__name__ == "RobertaForQuestionAnswering"  # type: ignore[attr-defined]
+    for question in ("How much is Alibaba investing?", "Who leads Alibaba Pictures?"):
+        answer = qa.ask(question)
+        assert not answer.abstained and answer.text
+        raw = (home / "seeds" / answer.source).read_text(encoding="utf-8")
+        assert raw[answer.start : answer.end] == answer.text
+        s = answer.sentence
+        assert raw[s.start : s.end] == s.text and s.start <= answer.start < answer.end <= s.end
+
+
+def test_ask_takes_a_reader_model_folder(
+    roberta: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _always_answer(roberta)
+    code = main(
+        ["ask", "How much is Alibaba investing?", "--index", str(home / "index"),
+         "--reader-model", str(roberta), "--json"]
+    )  # fmt: skip
+    assert code == 0
+    answer = json.loads(capsys.readouterr().out)
+    raw = (home / "seeds" / answer["source"]).read_text(encoding="utf-8")
+    assert raw[answer["start"] : answer["end"]] == answer["text"] != ""
+
+
+def test_a_missing_reader_model_folder_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["ask", "What?", "--reader-model", "no/such/folder"])
+    assert exit_.value.code == 2
+    assert "no such folder: no/such/folder" in capsys.readouterr().err
+
+
+def test_a_reader_model_is_for_the_span_reader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "What?", "--reader", "sentence", "--reader-model", str(tmp_path)]) == 2
+    assert "--reader-model is the span reader's model folder" in capsys.readouterr().err
+
+
+def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
+    roberta: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citeqa.answer.span_reader import CALIBRATION, MODEL_DIR
+
+    monkeypatch.setenv("CITEQA_HOME", str(home))
+    # twelve articles, so that the ten held out for validation leave some to train on
+    sample = json.loads((REPO / "tests" / "data" / "squad_sample.json").read_text())
+    articles = [{**a, "title": f"{a['title']} {i}"} for i in range(4) for a in sample["data"]]
+    squad = tmp_path / "train.json"
+    squad.write_text(json.dumps({"version": "1.1", "data": articles}))
+    packaged = (MODEL_DIR / CALIBRATION).read_bytes()
+    out = tmp_path / "fit"
+    argv = ["fit-abstention", "--squad", str(squad), "--qa-set", str(QA_SET), "--limit", "8"]
+    argv += ["--work", str(tmp_path / "work"), "--reader-model", str(roberta), "--out", str(out)]
+    assert main(argv) == 0
+    fitted = Calibration.load(out / CALIBRATION)
+    assert len(fitted.weights) == len(FEATURES) and 0.0 <= fitted.threshold <= 1.0
+    assert (MODEL_DIR / CALIBRATION).read_bytes() == packaged
