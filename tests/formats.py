@@ -84,6 +84,70 @@ def make_pdf(
     return bytes(pdf.output())
 
 
+# A news page printed to PDF: the article's paragraphs, each line as wide as the page's
+# widest so that nothing but the cleaning rules tells the furniture after it from the next
+# line of the paragraph; and the page's furniture, one line each.
+PRINTED_ARTICLE = (
+    (
+        "The city council approved the new tram line on Monday after a debate that ran",
+        "late into the night. Building the first section starts in the spring and will",
+        "take about two years, the transport office said in a statement on Tuesday.",
+    ),
+    (
+        "The line will link the central station with the university campus and the new",
+        "hospital in the east. Officials expect about 30,000 passengers a day once it",
+        "opens, and a single fare will cost the same as a bus ticket across the city.",
+    ),
+    (
+        "Work on the depot begins in March. The council has set aside 95 million euros",
+        "for the trams themselves, which a builder in Graz will deliver from 2027 on,",
+        "two each month until the whole fleet of twenty four vehicles is in service.",
+    ),
+)
+PRINTED_FURNITURE = (
+    "Advertisement",
+    "Share this article",
+    "Follow us on Facebook",
+    "Sign up to our newsletter to get the top stories delivered to your inbox.",
+    "Most read",
+)
+MOST_READ = ("1. Ferry fares rise again", "2. Storm closes the harbour")
+
+
+def printed_page() -> tuple[tuple[str, ...], ...]:
+    """The printed news page, block by block (a block: the lines of a paragraph)."""
+    p1, p2, p3 = PRINTED_ARTICLE
+    ad, share, follow, sign_up, most_read = PRINTED_FURNITURE
+    return (
+        ("Council Approves New Tram Line",),
+        p1,
+        (ad,),
+        p2,
+        (share,),
+        (follow,),
+        p3,
+        (sign_up,),
+        (most_read,),
+        *((item,) for item in MOST_READ),
+    )
+
+
+def make_printed_pdf(blocks: tuple[tuple[str, ...], ...]) -> bytes:
+    """One page, each block under the one before with a little space between, its lines
+    broken where given."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.set_y(20)
+    for lines in blocks:
+        pdf.multi_cell(0, 5, "\n".join(lines))
+        pdf.ln(3)
+    return bytes(pdf.output())
+
+
 def make_image_only_pdf() -> bytes:
     """A page with drawing but no text layer, as a scanner makes."""
     from fpdf import FPDF

@@ -85,7 +85,7 @@ def test_definition_spans() -> None:
 def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
     """The span reader's whole-name rule: a span that starts a phrase before an acronym's
     written-out name, or stops inside it, becomes the name; offsets stay the passage's."""
-    from citeqa.answer.span_reader import _names, _whole_name
+    from citeqa.answer.span_edit import acronym_names, whole_name
     from citeqa.types import Passage, Sentence
 
     lead = "It was signed. "
@@ -97,17 +97,17 @@ def test_a_span_overlapping_an_acronyms_name_becomes_the_name() -> None:
     passage = Passage("p", "d", "a.txt", "t", offset, offset + len(text), text, (first, second))
 
     question = "What is AMEG?"
-    names = _names(question, qt.question_type(question), said)
+    names = acronym_names(question, qt.question_type(question), said)
     for start, end in (
         (text.index("arm"), text.index(" (AMEG)")),
         (text.index("Digital"), text.index(" Group")),
     ):
-        lo, hi = _whole_name(passage, second, start, end, names)
+        lo, hi = whole_name(passage, second, start, end, names)
         assert text[lo:hi] == "Alibaba Digital Media and Entertainment Group"
-    assert _whole_name(passage, second, 0, 5, names) == (0, 5)  # overlaps no name
+    assert whole_name(passage, second, 0, 5, names) == (0, 5)  # overlaps no name
     # only acronyms, and only "what is" questions
-    assert _names("What is Damai?", qt.DEFINITION, said) == []
-    assert _names("How much is AMEG pouring?", qt.MONEY, said) == []
+    assert acronym_names("What is Damai?", qt.DEFINITION, said) == []
+    assert acronym_names("How much is AMEG pouring?", qt.MONEY, said) == []
 
 
 @pytest.mark.parametrize(

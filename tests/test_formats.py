@@ -19,15 +19,20 @@ from formats import (
     HTML_ARTICLE,
     HTML_CONSENT,
     HTML_SCRIPT_FACT,
+    MOST_READ,
     PDF_HEADER,
     PDF_PAGES,
+    PRINTED_ARTICLE,
+    PRINTED_FURNITURE,
     html_page,
     make_docx,
     make_fake_docx,
     make_image_only_pdf,
     make_pageless_pdf,
     make_pdf,
+    make_printed_pdf,
     make_revised_docx,
+    printed_page,
     write,
 )
 from hypothesis import HealthCheck, given, settings
@@ -85,6 +90,36 @@ def test_pdf_hyphenated_line_breaks_are_joined(tmp_path: Path) -> None:
     text = document_text(path)
     assert "container terminal opened in May" in text
     assert "COVID-19 supplies" in text
+
+
+def test_pdf_page_furniture_is_skipped_by_the_same_rules_as_on_the_web_page(
+    tmp_path: Path,
+) -> None:
+    """A news page printed to PDF. Its ad marker, share and subscribe prompts and "Most
+    read" heading each follow a full line of the article, yet are skipped, for the reasons
+    the same page gets as HTML; every sentence of the article is in a passage, at its
+    offsets. The most-read headlines stay, as in the web page's text (no line rule tells
+    one headline from another), in a region of their own."""
+    path = write(tmp_path / "printed.pdf", make_printed_pdf(printed_page()))
+    doc = load_document(path, "printed.pdf")
+    skipped = {doc.text[s.start : s.end]: s.reason for s in doc.skipped}
+    assert sorted(skipped) == sorted(PRINTED_FURNITURE)
+    passages = chunk_document(doc)
+    for line in PRINTED_FURNITURE:
+        assert not [p.text for p in passages if line in p.text]
+    sentences = {s.text: s for p in passages for s in p.sentences}
+    for paragraph in PRINTED_ARTICLE:
+        for text in re.split(r"(?<=\.) (?=[A-Z])", " ".join(paragraph)):
+            sentence = sentences[text]
+            assert doc.text[sentence.start : sentence.end] == text
+            assert any(p.start <= sentence.start and sentence.end <= p.end for p in passages)
+    for p in passages:
+        assert doc.text[p.start : p.end] == p.text
+        assert not (any(h in p.text for h in MOST_READ) and "tram" in p.text)
+    body = "".join(f"<p>{' '.join(lines)}</p>" for lines in printed_page())
+    page = write(tmp_path / "page.html", f"<html><body><article>{body}</article></body></html>")
+    web = load_document(page, "page.html")
+    assert {web.text[s.start : s.end]: s.reason for s in web.skipped} == skipped
 
 
 @pytest.mark.parametrize(
@@ -359,7 +394,7 @@ def test_a_new_extractor_version_makes_the_index_stale(
     real = extract.library_version
     monkeypatch.setattr(extract, "library_version", lambda d: "99" if d == "pypdfium2" else real(d))
     diffs = staleness(tmp_path / "index", FakeEmbedder())
-    was = f"index pypdfium2 {real('pypdfium2')}, now pypdfium2 99"
+    was = f"index pypdfium2 {real('pypdfium2')}, rules 2, now pypdfium2 99, rules 2"
     assert diffs == [f"extractor for report.pdf: {was}", f"extractor for scan.pdf (skipped): {was}"]
 
 

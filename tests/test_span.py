@@ -70,9 +70,9 @@ def test_a_window_without_context_has_no_span() -> None:
 def test_trim_keeps_an_abbreviations_full_stop_and_closes_no_bracket(
     span: str, trimmed: str
 ) -> None:
-    from citeqa.answer.span_reader import _trim
+    from citeqa.answer.span_edit import trim
 
-    a, b = _trim(span, 0, len(span))
+    a, b = trim(span, 0, len(span))
     assert span[a:b] == trimmed
 
 
@@ -96,8 +96,8 @@ def test_trim_keeps_an_abbreviations_full_stop_and_closes_no_bracket(
 def test_trim_closes_a_bracket_where_the_text_closes_it_nearby(
     text: str, span: str, answer: str
 ) -> None:
-    from citeqa.answer.span_reader import _trim
+    from citeqa.answer.span_edit import trim
 
     a = text.index(span)
-    lo, hi = _trim(text, a, a + len(span))
+    lo, hi = trim(text, a, a + len(span))
     assert text[lo:hi] == answer

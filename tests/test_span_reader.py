@@ -171,7 +171,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     """Over three passages, the reading is the guess with the best span score less its
     own window's [CLS] score (or, switched off, the best span score), and on at least one
     of these questions the two rules disagree, so the choice is tested."""
-    from citeqa.answer.span_reader import _trim
+    from citeqa.answer.span_edit import trim
 
     settings = SpanSettings(
         whole_names=False, by_margin=by_margin, money=False, lists=False, first_pass=None
@@ -195,7 +195,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
         guess, hit = by_gap if by_margin else by_score
         reading = reader.read(question, query, hits)
         assert reading is not None and reading.hit.passage == hit.passage
-        a, b = _trim(hit.passage.text, guess.start, guess.end)
+        a, b = trim(hit.passage.text, guess.start, guess.end)
         assert (reading.start, reading.end) == (hit.passage.start + a, hit.passage.start + b)
     assert disagree >= 1
 
@@ -204,19 +204,19 @@ def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa:
     """With ``money``, a "How much…" question about money gets the best span, by its
     margin, among those holding a number; other questions read as they would without."""
     from citeqa.answer.answer_types import has_number
-    from citeqa.answer.span_reader import _holds_number, _trim
+    from citeqa.answer.span_edit import holds_number, trim
 
     reader = SpanReader(qa.index, settings=SpanSettings(first_pass=None))
     free = SpanReader(qa.index, settings=SpanSettings(money=False, first_pass=None))
     question = "How much is Alibaba investing in Hong Kong?"
     query, hits = _retrieve(qa, question)
     hits = hits[:3]
-    numbered = reader._guesses(reader._read_windows(question, hits), _holds_number)
+    numbered = reader._guesses(reader._read_windows(question, hits), holds_number)
     assert numbered and all(has_number(h.passage.text[g.start : g.end]) for g, h in numbered)
     guess, hit = max(numbered, key=lambda g: g[0].score - g[0].null_score)
     reading = reader.read(question, query, hits)
     assert reading is not None and reading.hit.passage == hit.passage
-    lo, hi = _trim(hit.passage.text, guess.start, guess.end)
+    lo, hi = trim(hit.passage.text, guess.start, guess.end)
     assert (reading.start, reading.end) == (hit.passage.start + lo, hit.passage.start + hi)
     for other in ("What is AMEG?", "Which Hong Kong studios will Youku collaborate with?"):
         query, hits = _retrieve(qa, other)
@@ -306,10 +306,10 @@ def test_the_first_pass_reads_on_when_a_rule_may_find_its_answer_in_the_other_pa
 
 
 def test_the_list_for_one_item_must_hold_that_item() -> None:
-    from citeqa.answer.span_reader import _is_list_with
+    from citeqa.answer.span_edit import is_list_with
 
     text = "It works with TVB, Shaw and Media Asia Group, and sells films, shows and music."
-    accept = _is_list_with("Media Asia")(text)
+    accept = is_list_with("Media Asia")(text)
     span = (text.index("TVB"), text.index(", and sells"))
     other = (text.index("films"), text.index("music") + len("music"))
     assert accept(*span) and not accept(*other)

@@ -5,12 +5,13 @@ Each passage is read in windows with a stride; span scores are start + end logit
 compare across windows and passages of one question. The answer maps back to file offsets
 through the tokenizer's offset mapping. Whether to abstain is the calibrated probability
 that the answer is right (``abstain.py``): the model's margin over its [CLS] "no answer"
-score together with the retrieval evidence.
+score together with the retrieval evidence. The span is then edited for the reader's eyes
+(trimmed, widened to an acronym's whole name) by ``span_edit.py``, whose filters also give
+the money and list rules their spans.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +20,16 @@ import numpy as np
 
 from citeqa.answer import answer_types as at
 from citeqa.answer import question_types as qt
+from citeqa.answer import span_edit
 from citeqa.answer.abstain import Calibration
-from citeqa.answer.lists import is_list, one_item
+from citeqa.answer.lists import one_item
 from citeqa.answer.read import Evidence, Reading
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.answer.span import SpanGuess, Window
 from citeqa.batching import MicroBatcher
 from citeqa.errors import CiteQAError
 from citeqa.index.store import LoadedIndex
-from citeqa.types import Hit, Passage, Sentence
+from citeqa.types import Hit
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "reader"
 CALIBRATION = "abstention.json"
@@ -198,26 +200,28 @@ class SpanReader:
         if not guesses:
             return None
         if s.money and kind == qt.MONEY:
-            guesses = self._guesses(windows, _holds_number) or guesses
+            guesses = self._guesses(windows, span_edit.holds_number) or guesses
         guess, hit = self._pick(guesses)
         passage = hit.passage
-        a, b = _trim(passage.text, guess.start, guess.end)
+        a, b = span_edit.trim(passage.text, guess.start, guess.end)
         if s.lists and kind == qt.LIST and one_item(item := passage.text[a:b]):
             listed = [
                 (g, h)
-                for g, h in self._guesses(windows, _is_list_with(item))
+                for g, h in self._guesses(windows, span_edit.is_list_with(item))
                 if g.score > g.null_score
             ]
             if listed:
                 guess, hit = self._pick(listed)
                 passage = hit.passage
-                a, b = _trim(passage.text, guess.start, guess.end)
+                a, b = span_edit.trim(passage.text, guess.start, guess.end)
         if a >= b:
             return None
-        sentence = _sentence_of(passage, passage.start + a, passage.start + b)
+        sentence = span_edit.sentence_of(passage, passage.start + a, passage.start + b)
         if s.whole_names:
-            a, b = _whole_name(passage, sentence, a, b, _names(question, kind, sentence.text))
-        typed = kind not in qt.TYPED or _has_type(passage.text[a:b], kind)
+            a, b = span_edit.whole_name(
+                passage, sentence, a, b, span_edit.acronym_names(question, kind, sentence.text)
+            )
+        typed = kind not in qt.TYPED or span_edit.has_type(passage.text[a:b], kind)
         null = min(g.null_score for g, _ in guesses)
         ev = self.evidence.evidence_for(question, query, hit, sentence)
         evidence = Evidence(
@@ -302,7 +306,7 @@ class SpanReader:
         found = []
         for hit, w in windows:
             text = hit.passage.text
-            rule = _worded(text, accept(text) if accept else None)
+            rule = span_edit.worded(text, accept(text) if accept else None)
             guess = w.best(max_tokens=self.settings.max_answer_tokens, accept=rule)
             if guess is not None:
                 found.append((guess, hit))
@@ -312,127 +316,3 @@ class SpanReader:
         if self.settings.by_margin:
             return max(guesses, key=lambda g: g[0].score - g[0].null_score)
         return max(guesses, key=lambda g: g[0].score)
-
-
-def _worded(text: str, accept: Callable[[int, int], bool] | None) -> Callable[[int, int], bool]:
-    """``accept``, and not a span of punctuation alone, which trims to nothing."""
-
-    def ok(a: int, b: int) -> bool:
-        lo, hi = _trim(text, a, b)
-        return lo < hi and (accept is None or accept(a, b))
-
-    return ok
-
-
-def _holds_number(text: str) -> Callable[[int, int], bool]:
-    return lambda a, b: at.has_number(text[a:b])
-
-
-def _is_list_with(item: str) -> Callable[[str], Callable[[int, int], bool]]:
-    """Spans that are lists holding ``item``."""
-
-    def of(text: str) -> Callable[[int, int], bool]:
-        def accept(a: int, b: int) -> bool:
-            span = text[slice(*_trim(text, a, b))]
-            return item.casefold() in span.casefold() and is_list(span)
-
-        return accept
-
-    return of
-
-
-def _has_type(text: str, kind: str) -> bool:
-    if kind == qt.DEFINITION:
-        return len(text.split()) >= 1
-    return bool(at.typed_spans(text, kind))
-
-
-def _names(question: str, kind: str, sentence: str) -> list[at.Candidate]:
-    """The written-out name of the acronym a "What is ACR?" question asks about, where
-    ``sentence`` gives it."""
-    subject = qt.definition_subject(question) if kind == qt.DEFINITION else None
-    if not subject or not at.is_acronym(subject):
-        return []
-    found = at.definition_spans(sentence, subject, expansion_only=True)
-    return [c for c in found if c.kind == at.EXPANSION]
-
-
-def _whole_name(
-    passage: Passage, sentence: Sentence, a: int, b: int, names: list[at.Candidate]
-) -> tuple[int, int]:
-    """``a:b`` (offsets in ``passage.text``) widened or narrowed to the name in ``names``
-    (offsets in ``sentence``) that it overlaps most, if any."""
-    base = sentence.start - passage.start
-    best, overlap = (a, b), 0
-    for c in names:
-        lo, hi = base + c.start, base + c.end
-        shared = min(b, hi) - max(a, lo)
-        if shared > overlap:
-            best, overlap = (lo, hi), shared
-    return best
-
-
-_TRIM = " \t\n,;:"
-# A full stop that belongs to the word before it: "U.S.", "p.m.", "Ltd.".
-_ABBREVIATION = re.compile(
-    r"(?:(?<![^\W\d_])[^\W\d_]\.){2,}$|\b(?:Inc|Ltd|Co|Corp|Bros|Jr|Sr|St|etc)\.$"
-)
-
-
-def _trim(text: str, a: int, b: int) -> tuple[int, int]:
-    """``a:b`` without the separators around it, a sentence's full stop after it, or a
-    bracket left open or closed alone. A bracket opened inside the span is closed where the
-    text closes it nearby ("gamma-aminobutyric acid (GABA" takes its ")"), else the span
-    ends before it; a span that begins with the bracket loses it and is trimmed again, and
-    one that ends with a ")" it never opened loses that. This is for the reader's eyes:
-    SQuAD's scoring drops brackets, and on the validation articles (gold paragraphs, 1,794
-    questions) closing changed 4 answers for −0.003 F1 points, where ending before the
-    bracket lost 0.05; seeds dev changed nowhere. 0.09% of SQuAD v1.1 train's gold answers
-    leave a bracket open or close one alone."""
-    a, b = _strip(text, a, b)
-    depth, opened, stray = 0, -1, -1
-    for i in range(a, b):
-        if text[i] == "(":
-            opened, depth = (i if depth == 0 else opened), depth + 1
-        elif text[i] == ")":
-            depth, stray = (depth - 1, stray) if depth else (0, i)
-    if depth and opened == a:  # and again: the rest may open one of its own
-        return _trim(text, a + 1, b)
-    if depth:
-        close = _closing(text, b, depth)
-        return (a, close) if close is not None else _strip(text, a, opened)
-    if stray == b - 1:
-        return _strip(text, a, b - 1)
-    return a, b
-
-
-def _closing(text: str, b: int, depth: int, reach: int = 40) -> int | None:
-    """Just past the ")" that closes ``depth`` open brackets, within ``reach`` characters
-    of ``b`` on its line."""
-    for i in range(b, min(len(text), b + reach)):
-        if text[i] == "\n":
-            return None
-        depth += {"(": 1, ")": -1}.get(text[i], 0)
-        if depth == 0:
-            return i + 1
-    return None
-
-
-def _strip(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a] in _TRIM:
-        a += 1
-    while b > a and (
-        text[b - 1] in _TRIM or (text[b - 1] == "." and not _ABBREVIATION.search(text, a, b))
-    ):
-        b -= 1
-    return a, b
-
-
-def _sentence_of(passage: Passage, start: int, end: int) -> Sentence:
-    """The sentence holding the answer; a span over a sentence break gets both."""
-    first = next((s for s in passage.sentences if s.start <= start < s.end), passage.sentences[0])
-    last = next((s for s in passage.sentences if s.start < end <= s.end), first)
-    if last is first:
-        return first
-    a, b = first.start, max(last.end, first.end)
-    return Sentence(passage.source, a, b, passage.text[a - passage.start : b - passage.start])

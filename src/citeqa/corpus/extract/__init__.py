@@ -93,7 +93,9 @@ _HTML = Format("html", "trafilatura", _html)
 FORMATS: dict[str, Format] = {
     ".html": _HTML,
     ".htm": _HTML,
-    ".pdf": Format("pdf", "pypdfium2", _pdf),
+    # rules 2: page furniture after a paragraph (an ad marker, a share prompt) is a line of
+    # its own, for the cleaning rules to skip
+    ".pdf": Format("pdf", "pypdfium2", _pdf, rules=2),
     # rules 2: tracked changes, content controls and tables within tables read
     ".docx": Format("docx", "python-docx", _docx, rules=2),
 }

@@ -6,6 +6,10 @@ a paragraph are joined with a space, a word hyphenated across a line break is jo
 and headers, footers and page numbers that repeat on the page edges are left out (listed
 in ``Extraction.dropped`` for ``citeqa index --explain``). Pages are separated by a blank
 line, and ``Extraction.pages`` records where each one starts.
+
+A line that the cleaning rules (``clean.py``) call page furniture, an ad marker or a share
+prompt printed with a web page, stays a line of its own, so that parsing skips it as it
+does on the page itself; joined to the paragraph before, no rule would see it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 from collections import Counter
 from datetime import date
 
+from citeqa.corpus import clean
 from citeqa.corpus.extract import Extraction, ExtractionError
 from citeqa.types import DroppedText
 
@@ -26,6 +31,7 @@ _EDGE = 2
 _SHORT_LINE = 0.7
 """A line shorter than this share of the page's longest line ends its paragraph."""
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})(\d{2})")
+_ENDS_SENTENCE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
 
 
 def extract_pdf(data: bytes) -> Extraction:
@@ -135,15 +141,37 @@ def _drop_edges(pages: list[list[str]]) -> tuple[list[list[str]], tuple[DroppedT
 
 def _paragraphs(lines: list[str]) -> str:
     """Wrapped lines joined with a space; a short line (a heading, a paragraph's last
-    line) ends its paragraph."""
+    line) ends its paragraph, and page furniture is a line of its own (``_carries_on``)."""
     if not lines:
         return ""
     width = max(len(line) for line in lines)
-    out = lines[0]
+    out = current = lines[0]
+    furniture = _furniture(current)
     for prev, line in itertools.pairwise(lines):
-        out += "\n" if len(prev) < _SHORT_LINE * width else " "
-        out += line
+        if len(prev) >= _SHORT_LINE * width and _carries_on(current, furniture, line):
+            out += " " + line
+            current += " " + line
+        else:
+            out += "\n" + line
+            current, furniture = line, _furniture(line)
     return out
+
+
+def _carries_on(current: str, furniture: bool, line: str) -> bool:
+    """Whether ``line``, after a full line, carries on ``current``, the line of text so
+    far (``furniture``: the cleaning rules call it furniture). Furniture does not carry on
+    a sentence's end (a share prompt after a paragraph), and only the rest of itself,
+    wrapped mid-sentence, carries on furniture (not the paragraph after an ad marker)."""
+    ends = _ENDS_SENTENCE.search(current) is not None
+    if furniture:
+        return not ends and _furniture(f"{current} {line}")
+    return not (ends and _furniture(line))
+
+
+def _furniture(line: str) -> bool:
+    # One word alone on a line is no furniture here: after a full line it is the
+    # paragraph's last word.
+    return clean.furniture_reason(line) not in (None, "stray one-word line")
 
 
 def _date(value: object) -> str | None:
