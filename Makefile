@@ -42,7 +42,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-# docs/reports/ anew from `citeqa eval`, as the README quotes them: 33 minutes on 2 cores
+# docs/reports/ anew from `citeqa eval`, as docs/ quotes them: 33 minutes on 2 cores
 # with nothing else running, the SQuAD indexes built on the way. A test split's report
 # keeps its figures and drops its worst misses, and the eval's own output goes to a log:
 # test sets report, they never tune.

@@ -1,4 +1,4 @@
-"""Measurements behind the README's "Documents as people keep them" figures.
+"""Measurements behind docs/formats.md's "Measured" figures.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python tests/bench_formats.py [--skip-build]
 

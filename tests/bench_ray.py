@@ -1,4 +1,4 @@
-"""Measurements behind the README's "Distributed builds on Ray" figures: a local build
+"""Measurements behind docs/scaling.md's "Distributed builds on Ray" figures: a local build
 against a Ray build (a local instance) of the same folder, both with the real MiniLM.
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python tests/bench_ray.py [DOCS] [CPUS]

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 READERS = ("span", "sentence")
 DEFAULT_READER = "span"
-"""The span reader scores best on the seeds test split and on SQuAD (README, "Results").
+"""The span reader scores best on the seeds test split and on SQuAD (docs/quality.md).
 The sentence reader needs no model: a baseline for ``citeqa eval``, and the source of the
 span reader's retrieval evidence (``sentence_reader.py``)."""
 

@@ -24,7 +24,7 @@ from citeqa.types import Hit, Sentence
 @dataclass(frozen=True)
 class SentenceWeights:
     """How sentence evidence adds up. Fitted on the dev split of the seeds QA set
-    (``citeqa eval``); the reasons are in the README's evaluation section."""
+    (``citeqa eval``); the reasons are in docs/quality.md."""
 
     dense: float = 0.5
     coverage_sentence: float = 0.3

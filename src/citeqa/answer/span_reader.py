@@ -37,7 +37,8 @@ CALIBRATION = "abstention.json"
 
 @dataclass(frozen=True)
 class SpanSettings:
-    """Fitted on the validation articles and the seeds dev split (README, MODEL_CARD.md)."""
+    """Fitted on the validation articles and the seeds dev split (docs/quality.md,
+    MODEL_CARD.md)."""
 
     passages: int = 3
     """How many retrieved passages the model reads (each costs a forward pass)."""
@@ -48,7 +49,7 @@ class SpanSettings:
     once). On the validation articles (open, 1,794 questions) about 60% of questions stop
     at the top passage, for about 0.1 F1 points less than reading all three; on seeds dev
     about half do, and no answer given changed. The top passage alone took 23 ms at the
-    median, all three about 50 (README, "Measured")."""
+    median, all three about 50 (docs/performance.md, "Reading the top passage first")."""
     max_length: int = 256
     stride: int = 96
     max_question_tokens: int = 64
@@ -61,13 +62,13 @@ class SpanSettings:
     sentence ("Alibaba Digital Media and Entertainment Group (AMEG)") becomes that name:
     the model's start probability spreads over the phrase before it. With an earlier model
     this took "What is AMEG?" on seeds dev from F1 0.75 to 1; the model shipped now needs
-    it for "What does AMEG stand for?" (README, "Which readers remain")."""
+    it for "What does AMEG stand for?" (docs/quality.md, "Which readers remain")."""
     bf16: bool = True
     """Read in bf16 where the CPU has native bf16 (AVX512-BF16, AMX): the Linear layers'
     weights are cast once at load and the pass runs under autocast, which keeps softmax and
     layer norm in fp32. Warm ``ask()`` p50 went from 66.1 to 61.3 ms against casting the
     weights on every pass, with the same logits, and one window takes 11 ms against fp32's
-    17 (README). Elsewhere bf16 is emulated and slower, so the model stays fp32."""
+    17 (docs/performance.md). Elsewhere bf16 is emulated and slower, so the model stays fp32."""
     by_margin: bool = True
     """Pick the span whose score most beats its own window's [CLS] "no answer" score, not
     the highest score. Each window is scored on its own, so its null score is the
@@ -88,7 +89,8 @@ class SpanSettings:
     finds the item alone in another passage (MODEL_CARD.md)."""
     questions_per_pass: int = 4
     """Questions waiting at once (a busy server) are read in one forward pass, up to this
-    many, rather than in passes that fight over the cores (README, ``bench --load``)."""
+    many, rather than in passes that fight over the cores (docs/performance.md,
+    ``bench --load``)."""
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:

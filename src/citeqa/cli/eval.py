@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 def add(sub: Any) -> None:
     p = sub.add_parser("eval", help="measure answers, abstention and retrieval on a QA set")
-    p.add_argument("qa_set", type=common.existing_file, nargs="?", help="QA-set JSONL (see README)")
+    p.add_argument(
+        "qa_set", type=common.existing_file, nargs="?", help="QA-set JSONL (see docs/quality.md)"
+    )
     p.add_argument(
         "--squad", type=common.existing_file, default=None, help="evaluate on a SQuAD JSON instead"
     )

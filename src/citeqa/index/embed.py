@@ -133,7 +133,7 @@ class MiniLMEmbedder:
         """One text (a question): the transformer and the model's mean pooling called
         directly. ``SentenceTransformer.encode``'s per-call overhead made a question's
         vector cost 9.1 ms at p50 and 21.8 ms on average against 5.9 and 6.6 this way (2
-        cores, README); the vectors are equal within float error (tests)."""
+        cores, docs/performance.md); the vectors are equal within float error (tests)."""
         import torch
 
         from citeqa.bert import hidden_states

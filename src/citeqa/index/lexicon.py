@@ -3,7 +3,7 @@ passages hold each word.
 
 A build writes the lexicon into the index folder (``bm25/``, in bm25s's own format), and
 serving maps it from disk: tokenising and stemming every passage again at each start took
-most of the load time of a large index (README, "Approximate search at scale"). An index
+most of the load time of a large index (docs/scaling.md, "An index of 96k passages"). An index
 without one builds it in memory when loaded.
 """
 

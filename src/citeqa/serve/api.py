@@ -114,8 +114,9 @@ def json_api(qa: QA, *, token: Token | None = None, per_client: RateLimiter | No
     """``POST /api/ask`` with ``{"question": "..."}`` returns ``Answer.to_dict()``: one
     request, one JSON answer, for scripts. It skips the chat queue's session and
     event-stream machinery, which under load costs the server more than answering does
-    (README, Measured). The same limits hold: ``CONCURRENCY_LIMIT`` questions in flight,
-    at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400 with the reason.
+    (docs/performance.md, Under load). The same limits hold: ``CONCURRENCY_LIMIT``
+    questions in flight, at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400
+    with the reason.
 
     With ``token``, a request without it is a 401; with ``per_client``, a client (by
     address) over its rate gets a 429 with ``Retry-After``."""

@@ -111,7 +111,7 @@ def exposure_warning(host: str, port: int, token: Token | None) -> str | None:
     return (
         f"serving on {host}:{port} without a token: anyone who can reach this port can ask"
         " questions and read the whole corpus through the answers and cited passages. Set"
-        f" {TOKEN_ENV} or give --token-file FILE (see README, Sharing a server)."
+        f" {TOKEN_ENV} or give --token-file FILE (see docs/security.md, Sharing a server)."
     )
 
 

@@ -2,7 +2,7 @@
 
 trafilatura drops script, style, navigation, asides, footers and consent furniture by page
 structure; citeqa's line rules (``clean.py``) then run over its output as over any text.
-The README records the comparison with citeqa's own rules that chose it.
+docs/formats.md records the comparison with citeqa's own rules that chose it.
 """
 
 from __future__ import annotations
