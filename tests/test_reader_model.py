@@ -104,7 +104,11 @@ def test_a_reader_model_is_for_the_span_reader(
 
 
 def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
-    roberta: Path, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    roberta: Path,
+    home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from citeqa.answer.span_reader import CALIBRATION, MODEL_DIR
 
@@ -114,11 +118,20 @@ def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     articles = [{**a, "title": f"{a['title']} {i}"} for i in range(4) for a in sample["data"]]
     squad = tmp_path / "train.json"
     squad.write_text(json.dumps({"version": "1.1", "data": articles}))
+    extra = tmp_path / "extra.json"  # 3% of its articles held out: one
+    extra.write_text(
+        json.dumps(
+            {"version": "1.1", "data": [{**a, "title": f"x {a['title']}"} for a in articles]}
+        )
+    )
     packaged = (MODEL_DIR / CALIBRATION).read_bytes()
     out = tmp_path / "fit"
     argv = ["fit-abstention", "--squad", str(squad), "--qa-set", str(QA_SET), "--limit", "8"]
     argv += ["--work", str(tmp_path / "work"), "--reader-model", str(roberta), "--out", str(out)]
+    argv += ["--extra", str(extra)]
     assert main(argv) == 0
     fitted = Calibration.load(out / CALIBRATION)
     assert len(fitted.weights) == len(FEATURES) and 0.0 <= fitted.threshold <= 1.0
     assert (MODEL_DIR / CALIBRATION).read_bytes() == packaged
+    groups = json.loads(capsys.readouterr().out.split("\nwrote ")[0])["groups"]
+    assert {"held-out articles", "held-out extra", "seeds_qa dev"} <= set(groups)

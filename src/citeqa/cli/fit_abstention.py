@@ -27,6 +27,14 @@ def add(sub: Any) -> None:
         default=0,
         help="held-out questions to ask, twice (default: all)",
     )
+    p.add_argument(
+        "--extra",
+        type=common.existing_file,
+        action="append",
+        default=[],
+        help="another training file (QED, TyDi QA): its held-out articles too, as"
+        " train-reader held them out",
+    )
     p.add_argument("--seed", type=int, default=13, help="which held-out questions, with --limit")
     p.add_argument(
         "--qa-set", type=common.existing_file, required=True, help="QA-set JSONL over seeds/"
@@ -52,17 +60,19 @@ def run(args: argparse.Namespace) -> int:
     from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings
     from citeqa.evaluation import squad_eval
     from citeqa.evaluation.qa_set import load_qa_set
-    from citeqa.evaluation.squad import load_squad
+    from citeqa.evaluation.squad import (
+        SPLIT_SEED,
+        VALIDATION_ARTICLES,
+        held_out_articles,
+        load_squad,
+        split_articles,
+    )
     from citeqa.pipeline import QA
     from citeqa.training import calibrate
 
     if args.split == "test":
         return common.usage_error("the test split is for reporting only")
-    val = squad_eval.parse_articles(squad_eval.VALIDATION, args.squad)
-    work = args.work / f"squad-{args.squad.stem}-validation"  # the index eval uses too
-    corpus, items = squad_eval.prepare(args.squad, work, articles=val, only_articles=True)
     embedder = common.make_embedder()
-    common.ensure_index(corpus, work / "index", embedder)
     # The calibration describes a read of every passage: the first pass's early answer is
     # decided with it, so fitting on early answers would make the fit depend on the
     # calibration it replaces.
@@ -73,10 +83,19 @@ def run(args: argparse.Namespace) -> int:
         settings=SpanSettings(first_pass=None),
         calibration=UNFITTED,  # read with abstention off: the fit replaces any
     )
-    qa = QA.load(work / "index", reader=reader, embedder=embedder)
-    paragraphs, _ = load_squad(args.squad, articles=val)
-    texts = {squad_eval.source_of(p): p.context for p in paragraphs}
-    samples = calibrate.squad_samples(qa, items, texts, args.limit, args.seed)
+    samples = []
+    for i, path in enumerate([args.squad, *args.extra]):
+        # the articles train-reader held out of each file, with its seed
+        n_val = held_out_articles(path, first=i == 0, val_articles=VALIDATION_ARTICLES)
+        val = frozenset(split_articles(path, n_val, SPLIT_SEED)[1])
+        work = args.work / f"squad-{path.stem}-validation"  # the index eval uses too
+        corpus, items = squad_eval.prepare(path, work, articles=val, only_articles=True)
+        common.ensure_index(corpus, work / "index", embedder)
+        qa = QA.load(work / "index", reader=reader, embedder=embedder)
+        paragraphs, _ = load_squad(path, articles=val)
+        texts = {squad_eval.source_of(p): p.context for p in paragraphs}
+        group = "held-out articles" if i == 0 else f"held-out {path.stem}"
+        samples += calibrate.squad_samples(qa, items, texts, args.limit, args.seed, group)
     seeds = QA.load(reader=reader, embedder=embedder)
     for item in load_qa_set(args.qa_set, split=args.split).items:
         samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))

@@ -55,7 +55,12 @@ def sample(qa: Any, item: QAItem, group: str, sources: frozenset[str] | None = N
 
 
 def squad_samples(
-    qa: Any, items: Sequence[QAItem], texts: dict[str, str], limit: int, seed: int
+    qa: Any,
+    items: Sequence[QAItem],
+    texts: dict[str, str],
+    limit: int,
+    seed: int,
+    group: str = "held-out articles",
 ) -> list[Sample]:
     """Each of a seeded ``limit`` of ``items`` (0: all of them) over all of ``texts``
     (source -> text), and again over the sources that do not hold its answer."""
@@ -66,10 +71,10 @@ def squad_samples(
         chosen = random.Random(seed).sample(chosen, limit)
     out = []
     for item in chosen:
-        out.append(sample(qa, item, "held-out articles"))
+        out.append(sample(qa, item, group))
         misses = frozenset(s for s, t in texts.items() if not holds_answer(t, item.answers))
         missed = QAItem(item.id, item.question, ())
-        out.append(sample(qa, missed, "held-out articles", sources=misses))
+        out.append(sample(qa, missed, group, sources=misses))
     return out
 
 
