@@ -12,6 +12,7 @@ from citeqa.errors import CiteQAError
 from citeqa.evaluation.squad import HELD_OUT_V11, split_articles
 from citeqa.training.config import TrainConfig
 from citeqa.training.loop import train
+from citeqa.training.model import base_model
 
 from conftest import REPO
 
@@ -121,7 +122,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(
         dropout=0.1,
         attention_dropout=0.0,
     )
-    model, _ = loop._base_model(config)
+    model, _ = base_model(config)
     layers = model.config.num_hidden_layers
     # the hidden dropout, the embeddings' and two in each layer, is the cheaper kind
     hidden = [m for m in model.modules() if isinstance(m, Dropout) and m.p == 0.1]
@@ -164,13 +165,13 @@ def test_a_checkpoint_that_did_not_record_a_setting_resumes_at_its_default(
 ) -> None:
     import dataclasses
 
-    from citeqa.training.loop import _check_recipe, _recipe
+    from citeqa.training.checkpoint import check_recipe, recipe
 
     config = TrainConfig(squad=str(SAMPLE), out=str(tmp_path))
-    older = {k: v for k, v in _recipe(config).items() if k != "max_steps"}
-    _check_recipe(tmp_path / "checkpoint.pt", {"recipe": older}, config)
+    older = {k: v for k, v in recipe(config).items() if k != "max_steps"}
+    check_recipe(tmp_path / "checkpoint.pt", {"recipe": older}, config)
     with pytest.raises(CiteQAError, match=r"max_steps 0 -> 5"):
-        _check_recipe(
+        check_recipe(
             tmp_path / "checkpoint.pt", {"recipe": older}, dataclasses.replace(config, max_steps=5)
         )
 

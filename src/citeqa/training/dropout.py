@@ -4,7 +4,7 @@ On the CPU, torch draws dropout's masks one element at a time: on 2 cores one ma
 batch of 32 windows of 166 tokens (2M elements) takes 17–30 ms, and the reader draws 13 of
 them a step. NumPy's PCG64 fills the same mask from raw random bytes in about 4 ms. Each
 mask is seeded from torch's generator, so a seed fixes the masks and a resumed run
-(``loop``, which saves torch's RNG state) draws the ones the stopped run would have.
+(``checkpoint``, which saves torch's RNG state) draws the ones the stopped run would have.
 """
 
 from __future__ import annotations

@@ -1,31 +1,29 @@
-"""Fine-tune the packaged MiniLM as a SQuAD-style span reader, on the CPU.
+"""Fine-tune a base encoder (``model``) as a SQuAD-style span reader, on the CPU.
 
 On the CPU, bf16 autocast trains about 2.4 times faster than fp32, and batches of windows
 of similar length, each padded only to its own longest, waste little on padding
 (``data.length_batches``). Training checkpoints every few hundred steps and resumes from
-the last checkpoint.
+the last checkpoint (``checkpoint``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from citeqa.errors import CiteQAError
 from citeqa.evaluation.squad import (
     SPLIT_SEED,
     SquadQuestion,
     held_out_articles,
     split_articles,
 )
+from citeqa.training import checkpoint
 from citeqa.training.config import TrainConfig
 from citeqa.training.data import (
     carelessly_typed,
@@ -35,6 +33,7 @@ from citeqa.training.data import (
     training_questions,
     validation_negatives,
 )
+from citeqa.training.model import base_model, export
 from citeqa.training.validate import evaluate_gold
 
 log = logging.getLogger(__name__)
@@ -67,9 +66,9 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     ckpt = out / "checkpoint.pt"
     state = torch.load(ckpt, weights_only=False) if resume and ckpt.exists() else None
     if state is not None:  # before the minutes of data preparation
-        _check_recipe(ckpt, state, config)
+        checkpoint.check_recipe(ckpt, state, config)
     train_qs, val_sets, n_pairs = _questions(config)
-    model, tokenizer = _base_model(config)
+    model, tokenizer = base_model(config)
     plan = _plan(config, tokenizer, train_qs, val_sets)
     log.info(
         "train: %d questions (%d of them no-answer pairs), %d windows, mean %.0f tokens, %d steps",
@@ -91,7 +90,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         log.info("resumed at step %d", step)
     _fit(config, plan, model, tokenizer, (optimizer, scheduler), ckpt, step, history)
     metrics = _validate(config, plan, model, tokenizer)
-    _export(model, tokenizer, out / "final", config, metrics)
+    export(model, tokenizer, out / "final", config, metrics)
     return metrics
 
 
@@ -161,69 +160,6 @@ def _questions(
         val_sets[path.stem] = val_qs
         n_pairs += n
     return train_qs, val_sets, n_pairs
-
-
-def _base_model(config: TrainConfig) -> tuple[Any, Any]:
-    import torch
-    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
-
-    from citeqa.bases import base_path
-    from citeqa.training import attention
-    from citeqa.training.dropout import use_fast_dropout
-
-    base = Path(config.init) if config.init else base_path(config.base)
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
-    extra: dict[str, Any] = {}
-    if AutoConfig.from_pretrained(str(base)).model_type == "bert":
-        # Eager attention, its padding mask kept in bf16 (``attention``): on 2 cores under
-        # bf16 autocast, SDPA's costs about as much as the rest of a step. (MPNet's
-        # attention, with its relative position bias, is its own.)
-        attention.register()
-        extra["attn_implementation"] = attention.NAME
-    # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Hidden
-    # dropout draws its masks with NumPy (``dropout``), a third of torch's cost.
-    model = AutoModelForQuestionAnswering.from_pretrained(
-        str(base),
-        dtype=torch.float32,
-        hidden_dropout_prob=config.dropout,
-        attention_probs_dropout_prob=(
-            config.dropout if config.attention_dropout is None else config.attention_dropout
-        ),
-        **extra,
-    )
-    use_fast_dropout(model)
-    if config.lora_rank:
-        model = _with_lora(model, config.lora_rank)
-    return model, tokenizer
-
-
-LORA_TARGETS = ("query", "key", "value", "q", "k", "v", "o", "dense")
-"""Every linear layer of a BERT or MPNet encoder (attention and feed-forward), by name."""
-
-
-def _with_lora(model: Any, rank: int) -> Any:
-    """``model`` with its encoder frozen and LoRA adapters (alpha twice the rank) on every
-    linear layer; the span head trains whole."""
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
-        r=rank,
-        lora_alpha=2 * rank,
-        lora_dropout=0.0,
-        target_modules=[t for t in LORA_TARGETS if _has_linear(model, t)],
-        modules_to_save=["qa_outputs"],
-    )
-    return get_peft_model(model, config)
-
-
-def _has_linear(model: Any, name: str) -> bool:
-    import torch
-
-    return any(
-        n.rsplit(".", 1)[-1] == name and isinstance(m, torch.nn.Linear)
-        for n, m in model.named_modules()
-        if "qa_outputs" not in n
-    )
 
 
 def _plan(
@@ -307,11 +243,11 @@ def _fit(
                 )
             if step % config.checkpoint_every == 0 or step == plan.total:
                 history.append({"step": step, "loss": round(loss, 4)})
-                _save_checkpoint(ckpt, model, *steppers, step, history, config)
+                checkpoint.save(ckpt, model, *steppers, step, history, config)
             if step % plan.steps_per_epoch == 0 and step < plan.total:
                 # each epoch's reader and its validation figures: the evidence to stop early
                 metrics = _validate(config, plan, model, tokenizer)
-                _export(
+                export(
                     model, tokenizer, out / f"epoch{step // plan.steps_per_epoch}", config, metrics
                 )
                 model.train()
@@ -347,82 +283,3 @@ def span_loss(start_logits: Any, end_logits: Any, start_targets: Any, end_target
         )
 
     return ((nll(start_logits, start_targets) + nll(end_logits, end_targets)) / 2).mean()
-
-
-def _save_checkpoint(
-    path: Path,
-    model: Any,
-    optimizer: Any,
-    scheduler: Any,
-    step: int,
-    history: list[Any],
-    config: TrainConfig,
-) -> None:
-    import torch
-
-    tmp = path.with_suffix(".tmp")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "step": step,
-            "history": history,
-            "rng": torch.get_rng_state(),
-            "recipe": _recipe(config),
-        },
-        tmp,
-    )
-    os.replace(tmp, path)
-
-
-_NOT_RECIPE = ("out", "threads", "checkpoint_every", "val_limit")
-"""Settings a run may resume with changed: none of them changes which batch a step is or
-its learning rate. ``max_steps`` does: the schedule's warm-up and decay fit the steps."""
-
-
-def _recipe(config: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in asdict(config).items() if k not in _NOT_RECIPE}
-
-
-def _check_recipe(ckpt: Path, state: dict[str, Any], config: TrainConfig) -> None:
-    """Refuse to resume a checkpoint with other settings: its step count would index
-    another run's batches and schedule."""
-    saved = state.get("recipe")
-    if saved is None:  # a checkpoint from before recipes were saved
-        return
-    now = _recipe(config)
-    # a setting the checkpoint did not record (one added since) had its default
-    saved = {**_recipe(TrainConfig(squad="", out="")), **saved}
-    changed = [
-        f"{k} {saved.get(k)!r} -> {now.get(k)!r}"
-        for k in sorted(set(saved) | set(now))
-        if saved.get(k) != now.get(k)
-    ]
-    if changed:
-        raise CiteQAError(
-            f"{ckpt} was made with other settings ({'; '.join(changed)}); resume with the"
-            " same ones, or train into another --out"
-        )
-
-
-def _export(
-    model: Any, tokenizer: Any, dest: Path, config: TrainConfig, metrics: dict[str, Any]
-) -> None:
-    """fp16 safetensors (half the size, same answers to within rounding) and the tokenizer.
-    A LoRA reader is saved whole, its adapters merged, and its adapters and head alone
-    under ``adapter/``: what a reader ships."""
-    import copy
-
-    dest.mkdir(parents=True, exist_ok=True)
-    if config.lora_rank:
-        model.save_pretrained(dest / "adapter", safe_serialization=True)
-        copy.deepcopy(model).merge_and_unload().half().save_pretrained(
-            dest, safe_serialization=True
-        )
-    else:
-        copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
-    tokenizer.save_pretrained(dest)
-    (dest / "training.json").write_text(
-        json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"
-    )

@@ -1,0 +1,96 @@
+"""The model a training run starts from and what it saves: a base encoder (``bases``) or a
+saved reader, with a span head, optionally LoRA adapters; saved in fp16 for any loader."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from citeqa.training.config import TrainConfig
+
+
+def base_model(config: TrainConfig) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
+
+    from citeqa.bases import base_path
+    from citeqa.training import attention
+    from citeqa.training.dropout import use_fast_dropout
+
+    base = Path(config.init) if config.init else base_path(config.base)
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    extra: dict[str, Any] = {}
+    if AutoConfig.from_pretrained(str(base)).model_type == "bert":
+        # Eager attention, its padding mask kept in bf16 (``attention``): on 2 cores under
+        # bf16 autocast, SDPA's costs about as much as the rest of a step. (MPNet's
+        # attention, with its relative position bias, is its own.)
+        attention.register()
+        extra["attn_implementation"] = attention.NAME
+    # fp32 whatever the saved dtype: the shipped readers are stored in fp16. Hidden
+    # dropout draws its masks with NumPy (``dropout``), a third of torch's cost.
+    model = AutoModelForQuestionAnswering.from_pretrained(
+        str(base),
+        dtype=torch.float32,
+        hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=(
+            config.dropout if config.attention_dropout is None else config.attention_dropout
+        ),
+        **extra,
+    )
+    use_fast_dropout(model)
+    if config.lora_rank:
+        model = with_lora(model, config.lora_rank)
+    return model, tokenizer
+
+
+LORA_TARGETS = ("query", "key", "value", "q", "k", "v", "o", "dense")
+"""Every linear layer of a BERT or MPNet encoder (attention and feed-forward), by name."""
+
+
+def with_lora(model: Any, rank: int) -> Any:
+    """``model`` with its encoder frozen and LoRA adapters (alpha twice the rank) on every
+    linear layer; the span head trains whole."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.0,
+        target_modules=[t for t in LORA_TARGETS if has_linear(model, t)],
+        modules_to_save=["qa_outputs"],
+    )
+    return get_peft_model(model, config)
+
+
+def has_linear(model: Any, name: str) -> bool:
+    import torch
+
+    return any(
+        n.rsplit(".", 1)[-1] == name and isinstance(m, torch.nn.Linear)
+        for n, m in model.named_modules()
+        if "qa_outputs" not in n
+    )
+
+
+def export(
+    model: Any, tokenizer: Any, dest: Path, config: TrainConfig, metrics: dict[str, Any]
+) -> None:
+    """fp16 safetensors (half the size, same answers to within rounding) and the tokenizer.
+    A LoRA reader is saved whole, its adapters merged, and its adapters and head alone
+    under ``adapter/``: what a reader ships."""
+    import copy
+
+    dest.mkdir(parents=True, exist_ok=True)
+    if config.lora_rank:
+        model.save_pretrained(dest / "adapter", safe_serialization=True)
+        copy.deepcopy(model).merge_and_unload().half().save_pretrained(
+            dest, safe_serialization=True
+        )
+    else:
+        copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
+    tokenizer.save_pretrained(dest)
+    (dest / "training.json").write_text(
+        json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"
+    )
