@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.cookiejar import CookieJar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlparse
 
 import pytest
@@ -440,7 +440,12 @@ def bearer(token: str) -> dict[str, str]:
 
 QUESTION = json.dumps({"question": "What is AMEG?"}).encode()
 
-marked = pytest.mark.model
+T = TypeVar("T")
+
+
+def marked(test: T) -> T:
+    """The tests against ``secured``: a server of its own, loading the real model (slow)."""
+    return pytest.mark.slow(pytest.mark.model(test))
 
 
 @marked
