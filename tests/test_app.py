@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, make_home
 
 pytestmark = pytest.mark.model
+# All but the import check are slow: they start the served app, or a load run of it.
 
 
 def test_app_module_imports_without_loading_the_model() -> None:

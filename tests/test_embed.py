@@ -12,6 +12,8 @@ from citeqa.index.build import build_index
 from citeqa.index.embed import Embedder, MiniLMEmbedder, model_path
 
 pytestmark = pytest.mark.model
+# The tests that load MiniLM are slow: `make test` keeps one real-model run, through ask()
+# in test_ask_model.py.
 
 
 @pytest.fixture(scope="module")

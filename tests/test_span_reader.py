@@ -19,6 +19,8 @@ from citeqa.types import Hit
 from conftest import REPO
 
 pytestmark = pytest.mark.model
+# The tests that load the real reader are slow: `make test` keeps one real-model run,
+# through ask() in test_ask_model.py.
 
 
 @pytest.fixture(scope="module")

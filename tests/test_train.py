@@ -17,6 +17,7 @@ from conftest import REPO
 
 SAMPLE = REPO / "tests" / "data" / "squad_sample.json"
 pytestmark = pytest.mark.model
+# The tests that load or train the reader are slow; the data preparation ones are not.
 
 
 def _tiny(out: Path, **settings: Any) -> TrainConfig:
