@@ -1,5 +1,5 @@
-# Two entry points: `make run` and `make test`. Both set up everything they need and are
-# idempotent: a second run installs nothing and rebuilds the index only when it is stale.
+# Entry points: `make run`, `make test` and `make test-all`. Each sets up everything it needs
+# and is idempotent: a second run installs nothing and rebuilds the index only when it is stale.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,12 +7,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test install index chromium lint typecheck pytest reports clean
+.PHONY: run test test-all install index chromium lint typecheck pytest pytest-all reports clean
 
 run: index
 	$(BIN)/citeqa serve --host 127.0.0.1 --port 7860
 
+# `make test`, before each commit: the tests not marked slow, with one real-model run
+# through ask() and one browser test among them. `make test-all` (CI): every test, each
+# property on its full number of inputs, then the 15 slowest.
 test: index chromium lint typecheck pytest
+
+test-all: index chromium lint typecheck pytest-all
 
 install: $(STAMP)
 
@@ -40,7 +45,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow"
+
+pytest-all: $(STAMP)
+	$(BIN)/pytest -q --hypothesis-profile=full --durations=15
 
 # docs/reports/ anew from `citeqa eval`, as docs/ quotes them: 33 minutes on 2 cores
 # with nothing else running, the SQuAD indexes built on the way. A test split's report

@@ -11,11 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from citeqa.index.embed import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
+
+# How many inputs a property is tried on, unless it says: a few dozen by default, so that
+# the fuzz tests stay in `make test`; `make test-all` passes --hypothesis-profile=full.
+settings.register_profile("quick", max_examples=25)
+settings.register_profile("full", max_examples=150)
+settings.load_profile("quick")
 
 
 class FakeEmbedder:

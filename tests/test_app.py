@@ -12,6 +12,7 @@ import pytest
 from conftest import REPO, make_home
 
 pytestmark = pytest.mark.model
+# All but the import check are slow: they start the served app, or a load run of it.
 
 
 def test_app_module_imports_without_loading_the_model() -> None:
@@ -33,6 +34,7 @@ def client(server):  # type: ignore[no-untyped-def]
     return Client(url, verbose=False)
 
 
+@pytest.mark.slow
 def test_ask_endpoint_returns_a_cited_answer(client, server) -> None:  # type: ignore[no-untyped-def]
     _, home = server
     ans = client.predict("How much is Alibaba investing in Hong Kong?", api_name="/ask")
@@ -45,11 +47,13 @@ def test_ask_endpoint_returns_a_cited_answer(client, server) -> None:  # type: i
     assert ans["sentence"]["text"] == raw[ans["sentence"]["start"] : ans["sentence"]["end"]]
 
 
+@pytest.mark.slow
 def test_ask_endpoint_abstains(client) -> None:  # type: ignore[no-untyped-def]
     ans = client.predict("What is the capital of France?", api_name="/ask")
     assert ans["abstained"] and ans["text"] == "" and ans["related"]
 
 
+@pytest.mark.slow
 def test_ask_endpoint_refuses_bad_input_clearly(client) -> None:  # type: ignore[no-untyped-def]
     from gradio_client.exceptions import AppError
 
@@ -59,6 +63,7 @@ def test_ask_endpoint_refuses_bad_input_clearly(client) -> None:  # type: ignore
         client.predict("why " * 300, api_name="/ask")
 
 
+@pytest.mark.slow
 def test_chat_endpoint(client) -> None:  # type: ignore[no-untyped-def]
     box, history, sources = client.predict("What is AMEG?", [], api_name="/chat")
     assert box == ""
@@ -70,6 +75,7 @@ def test_chat_endpoint(client) -> None:  # type: ignore[no-untyped-def]
     assert "score" not in sources  # a fusion score means nothing to a reader
 
 
+@pytest.mark.slow
 def test_chat_endpoint_error_is_a_message_not_a_traceback(client) -> None:  # type: ignore[no-untyped-def]
     _, history, sources = client.predict("  ", [], api_name="/chat")
     text = history[-1]["content"]
@@ -78,6 +84,7 @@ def test_chat_endpoint_error_is_a_message_not_a_traceback(client) -> None:  # ty
 
 
 @pytest.mark.parametrize("path", ["/gradio_api/call/ask", "/api/ask"])
+@pytest.mark.slow
 def test_oversized_request_body_is_refused_before_any_work(server, path: str) -> None:  # type: ignore[no-untyped-def]
     """The server answers 413 from the declared length alone, before reading the body."""
     import http.client
@@ -95,6 +102,7 @@ def test_oversized_request_body_is_refused_before_any_work(server, path: str) ->
 
 
 @pytest.mark.parametrize("path", ["/gradio_api/call/ask", "/api/ask"])
+@pytest.mark.slow
 def test_oversized_streamed_body_is_refused_as_too_large(server, path: str) -> None:  # type: ignore[no-untyped-def]
     """Without a declared length the body is counted as it arrives."""
     import http.client
@@ -115,6 +123,7 @@ def test_oversized_streamed_body_is_refused_as_too_large(server, path: str) -> N
     conn.close()
 
 
+@pytest.mark.slow
 def test_plain_http_call_of_the_ask_endpoint(server) -> None:  # type: ignore[no-untyped-def]
     from citeqa.evaluation.loadtest import http_ask
 
@@ -123,6 +132,7 @@ def test_plain_http_call_of_the_ask_endpoint(server) -> None:  # type: ignore[no
     assert ans["text"] == "Alibaba Digital Media and Entertainment Group"
 
 
+@pytest.mark.slow
 def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore[no-untyped-def]
     import urllib.error
     import urllib.request
@@ -151,6 +161,7 @@ def test_json_api_answers_and_refuses_bad_input(server) -> None:  # type: ignore
     assert api_ask(url, "\ud800 What is AMEG?")["question"] == "? What is AMEG?"
 
 
+@pytest.mark.slow
 def test_load_command_code_path(tmp_path: Path) -> None:
     """`citeqa bench --load`, tiny: both kinds of client get answers, nothing fails."""
     from citeqa.evaluation.loadtest import load_figures

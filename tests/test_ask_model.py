@@ -15,6 +15,9 @@ import citeqa.pipeline as pipeline
 from citeqa import ask
 
 pytestmark = pytest.mark.model
+# `make test` keeps one question of the first test: the one real-model run through ask()
+# there, the real embedder and span reader over the committed index (the slow part is
+# loading them once). The rest are left to `make test-all`.
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +33,19 @@ def raw(home: Path, source: str) -> str:
     ("question", "expected"),
     [
         ("How much is Alibaba investing in Hong Kong?", "$640 million"),
-        (
+        pytest.param(
             "In what areas does Alibaba Pictures have established expertise?",
             "production, promotion, and distribution",
+            marks=pytest.mark.slow,
         ),
-        ("What is AMEG?", "Alibaba Digital Media and Entertainment Group"),
-        ("What does FILMART stand for?", "Hong Kong International Film & TV Market"),
+        pytest.param(
+            "What is AMEG?", "Alibaba Digital Media and Entertainment Group", marks=pytest.mark.slow
+        ),
+        pytest.param(
+            "What does FILMART stand for?",
+            "Hong Kong International Film & TV Market",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_short_verbatim_cited_answers(home: Path, question: str, expected: str) -> None:
@@ -49,6 +59,7 @@ def test_short_verbatim_cited_answers(home: Path, question: str, expected: str) 
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "question",
     [
@@ -63,6 +74,7 @@ def test_abstains_on_what_the_documents_do_not_say(question: str) -> None:
     assert ans.abstained and ans.related
 
 
+@pytest.mark.slow
 def test_one_qa_per_index_folder(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "_DEFAULTS", {})
     ask("What is AMEG?")
@@ -83,6 +95,7 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_human_output(home: Path) -> None:
     out = cli(home, "How much is Alibaba investing in Hong Kong?")
     assert out.returncode == 0, out.stderr
@@ -93,6 +106,7 @@ def test_cli_human_output(home: Path) -> None:
     assert re.search(r"^  00[12]_[0-9a-f]+\.txt:\d+-\d+ · ", out.stdout, re.M)
 
 
+@pytest.mark.slow
 def test_cli_json_and_abstention(home: Path) -> None:
     out = cli(home, "What is the capital of France?", "--json", "--top-k", "2")
     assert out.returncode == 0, out.stderr

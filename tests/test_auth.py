@@ -440,10 +440,12 @@ def bearer(token: str) -> dict[str, str]:
 
 QUESTION = json.dumps({"question": "What is AMEG?"}).encode()
 
-marked = pytest.mark.model
+# The tests below run against ``secured``, a server of their own that loads the real
+# model: slow.
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("headers", "challenge"),
     [
@@ -463,13 +465,15 @@ def test_api_ask_without_the_right_token_is_refused(
     assert "AMEG" not in body.decode() and "Alibaba" not in body.decode()
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 def test_api_ask_with_the_token_answers(secured: tuple[str, Path]) -> None:
     status, _, body = post(secured[0], "/api/ask", QUESTION, {"Authorization": f"bearer {TOKEN}"})
     assert status == 200 and json.loads(body)["text"] == AMEG
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 def test_gradio_client_needs_the_token(secured: tuple[str, Path]) -> None:
     from gradio_client import Client
     from gradio_client.exceptions import AuthenticationError
@@ -487,7 +491,8 @@ def test_gradio_client_needs_the_token(secured: tuple[str, Path]) -> None:
     assert box == "" and f"<mark>{AMEG}</mark>" in text and "<mark>" in sources
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/gradio_api/call/ask", "/gradio_api/call/chat"])
 def test_gradio_call_api_without_login_is_refused(secured: tuple[str, Path], path: str) -> None:
     body = json.dumps({"data": ["What is AMEG?"]}).encode()
@@ -497,7 +502,8 @@ def test_gradio_call_api_without_login_is_refused(secured: tuple[str, Path], pat
     assert status == 401
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["config", "gradio_api/info"])
 def test_gradio_config_and_api_info_need_login(secured: tuple[str, Path], path: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as err:
@@ -506,7 +512,8 @@ def test_gradio_config_and_api_info_need_login(secured: tuple[str, Path], path: 
     assert b"Corpus:" not in err.value.read()
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 def test_page_shows_only_a_login_until_signed_in(secured: tuple[str, Path]) -> None:
     url = secured[0]
     jar = CookieJar()
@@ -534,7 +541,8 @@ def test_page_shows_only_a_login_until_signed_in(secured: tuple[str, Path]) -> N
     assert "Corpus:" in page and all(q in page for q in EXAMPLES)
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 def test_rate_limit_answers_429_per_client(secured: tuple[str, Path]) -> None:
     """5 a minute per client (a window no loaded machine outlasts): bad bodies count (and
     cost no model pass). Other clients are unaffected; a caller without the token is
@@ -556,7 +564,8 @@ def test_rate_limit_answers_429_per_client(secured: tuple[str, Path]) -> None:
     assert status == 200 and json.loads(body)["text"] == AMEG
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "source"), [("ask", "127.0.0.6"), ("chat", "127.0.0.7")])
 def test_the_rate_covers_the_chat_and_gradios_api_too(
     secured: tuple[str, Path], path: str, source: str
@@ -602,7 +611,8 @@ def test_the_rate_covers_the_chat_and_gradios_api_too(
         assert "event: complete" in stream
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 def test_callers_without_the_token_spend_no_budget(secured: tuple[str, Path]) -> None:
     url = secured[0]
     refused = [
@@ -612,7 +622,8 @@ def test_callers_without_the_token_spend_no_budget(secured: tuple[str, Path]) ->
     assert post(url, "/api/ask", b"{}", bearer(TOKEN), source="127.0.0.4")[0] == 400
 
 
-@marked
+@pytest.mark.model
+@pytest.mark.slow
 def test_the_token_never_appears_in_the_server_output(secured: tuple[str, Path]) -> None:
     """Its own requests cover every path a token takes: a failed and a good login, a wrong
     and a right Bearer token, and a rate-limited one (and, run last, the log also holds

@@ -89,6 +89,7 @@ def test_an_encoder_it_does_not_reproduce_goes_through_transformers() -> None:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_the_shipped_reader_in_bf16_gives_the_same_logits() -> None:
     """As ``SpanReader`` runs it: Linear weights in bf16, the pass under autocast."""
     model = AutoModelForQuestionAnswering.from_pretrained(str(MODEL_DIR), dtype=torch.float32)

@@ -12,6 +12,9 @@ import pytest
 from citeqa.evaluation.loadtest import CHROMIUM_FLAGS as FLAGS
 
 pytestmark = [pytest.mark.model, pytest.mark.browser]
+# `make test` keeps the first test, the one browser test there: it checks what a reader
+# sees of an answer (its highlight, its citation, the sources panel) and costs little more
+# than starting the server and Chromium. The rest are left to `make test-all`.
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -73,6 +76,7 @@ def test_answer_highlight_and_citation_are_visible(page: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / "answer.png"), full_page=True)
 
 
+@pytest.mark.slow
 def test_pdf_citation_shows_its_page(page: Any) -> None:
     ask(page, "How much did dredging the channel to sixteen metres cost?")
     last = page.locator("#citeqa-chat .message").last
@@ -85,6 +89,7 @@ def test_pdf_citation_shows_its_page(page: Any) -> None:
     page.screenshot(path=str(ARTIFACTS / "pdf-answer.png"), full_page=True)
 
 
+@pytest.mark.slow
 def test_follow_up_keeps_earlier_turns(page: Any) -> None:
     ask(page, "How much is Alibaba investing in Hong Kong?")
     ask(page, "What is AMEG?")
@@ -95,6 +100,7 @@ def test_follow_up_keeps_earlier_turns(page: Any) -> None:
     assert "Alibaba Digital Media and Entertainment Group" in texts[-1]
 
 
+@pytest.mark.slow
 def test_abstention_reads_as_such(page: Any) -> None:
     ask(page, "What is the capital of France?")
     last = page.locator("#citeqa-chat .message").last.inner_text()
@@ -102,6 +108,7 @@ def test_abstention_reads_as_such(page: Any) -> None:
     assert "Related passages (not evidence)" in page.locator("#citeqa-sources").inner_text()
 
 
+@pytest.mark.slow
 def test_script_in_question_stays_text(page: Any) -> None:
     ask(page, "<script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))")
     time.sleep(0.5)
@@ -112,6 +119,7 @@ def test_script_in_question_stays_text(page: Any) -> None:
     assert chat.locator("a[href^='javascript']").count() == 0
 
 
+@pytest.mark.slow
 def test_script_in_a_document_stays_text(page: Any) -> None:
     ask(page, "How many visitors did the Harbour Festival draw?")
     time.sleep(0.5)

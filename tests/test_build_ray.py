@@ -48,6 +48,7 @@ def comparable(manifest: dict[str, object]) -> dict[str, object]:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_ray_build_equals_a_local_build(
     corpus: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,6 +12,8 @@ from citeqa.index.build import build_index
 from citeqa.index.embed import Embedder, MiniLMEmbedder, model_path
 
 pytestmark = pytest.mark.model
+# The tests that load MiniLM are slow: `make test` keeps one real-model run, through ask()
+# in test_ask_model.py.
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +25,7 @@ def test_model_ships_in_the_package() -> None:
     assert (model_path() / "model.safetensors").stat().st_size > 80_000_000
 
 
+@pytest.mark.slow
 def test_encode_is_normalised_float32_and_order_preserving(minilm: MiniLMEmbedder) -> None:
     assert isinstance(minilm, Embedder)
     # One text takes a path of its own (the transformer called directly); a batch goes
@@ -36,6 +39,7 @@ def test_encode_is_normalised_float32_and_order_preserving(minilm: MiniLMEmbedde
     np.testing.assert_allclose(vecs, one_by_one, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_real_index_finds_the_investment_passage(
     minilm: MiniLMEmbedder, seeds_copy: Path, tmp_path: Path
 ) -> None:

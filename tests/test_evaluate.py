@@ -109,6 +109,7 @@ def test_eval_needs_one_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert "give a QA-set file or --squad" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", ["gold", "open"])
 def test_squad_settings_on_the_committed_sample(
     tmp_path: Path, setting: str, capsys: pytest.CaptureFixture[str]
@@ -132,6 +133,7 @@ def test_squad_settings_on_the_committed_sample(
         assert answered and all(r["candidate"] in context[r["id"]] for r in answered)
 
 
+@pytest.mark.slow
 def test_squad_articles_subset(tmp_path: Path) -> None:
     args = ["eval", "--squad", str(SQUAD), "--articles", "Warsaw", "--work", str(tmp_path)]
     assert cli.main([*args, "--out", str(tmp_path / "o")]) == 0

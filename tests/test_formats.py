@@ -434,6 +434,7 @@ def real_qa(tmp_path_factory: pytest.TempPathFactory) -> tuple[QA, Path]:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "source", "expected", "page"),
     [
@@ -459,6 +460,7 @@ def test_mixed_folder_answers_with_span_page_and_offsets(
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_script_and_consent_text_is_never_an_answer(real_qa: tuple[QA, Path]) -> None:
     qa, _ = real_qa
     ans = qa.ask("What does the tracking script say about visitors?")

@@ -188,6 +188,7 @@ def post_ask(url: str, question: str) -> dict[str, object]:
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_two_servers_share_one_read_only_index_folder(tmp_path: Path) -> None:
     """Two `citeqa serve` processes on two ports over one copied, read-only index folder
     (no corpus beside it), as behind a load balancer: both answer the same, at once, each

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citeqa.answer.retrieve import RetrievalSettings, Retriever, fuse
@@ -41,6 +41,7 @@ lists = st.lists(
 ).map(lambda xs: sorted(xs, key=lambda t: -t[1]))
 
 
+@settings(max_examples=100)  # cheap: as many under either profile
 @given(lists, lists, st.floats(0.0, 1.0))
 def test_fused_scores_are_in_unit_range_sorted_and_cover_both_lists(
     dense: list[tuple[int, float]], lexical: list[tuple[int, float]], weight: float

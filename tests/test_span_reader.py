@@ -19,6 +19,8 @@ from citeqa.types import Hit
 from conftest import REPO
 
 pytestmark = pytest.mark.model
+# The tests that load the real reader are slow: `make test` keeps one real-model run,
+# through ask() in test_ask_model.py.
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +35,7 @@ def test_weights_ship_inside_the_package_within_budget() -> None:
     assert MODEL_DIR.is_relative_to(Path(__file__).resolve().parents[1] / "src" / "citeqa")
 
 
+@pytest.mark.slow
 def test_loads_with_the_network_unavailable(monkeypatch: pytest.MonkeyPatch, qa: QA) -> None:
     def refuse(*args: object, **kw: object) -> None:
         raise OSError("network disabled by the test")
@@ -43,6 +46,7 @@ def test_loads_with_the_network_unavailable(monkeypatch: pytest.MonkeyPatch, qa:
     assert reader.model.config.model_type == "bert"
 
 
+@pytest.mark.slow
 def test_answers_a_seed_question_with_the_span_and_its_offsets(qa: QA) -> None:
     ans = qa.ask("Which body is rolling out funding programs to rejuvenate the film industry?")
     # SQuAD's exact match: the same words, articles and punctuation aside
@@ -59,6 +63,7 @@ def test_model_card_names_the_data_and_its_licence() -> None:
         assert needle in card
 
 
+@pytest.mark.slow
 def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
     """The query encodes and the span passes are shared between threads (micro-batching);
     each thread must still get its own answer. Read in a pass with other questions'
@@ -88,6 +93,7 @@ def test_concurrent_questions_get_the_answers_they_get_alone(qa: QA) -> None:
         assert abs(got["score"] - want["score"]) < 0.02
 
 
+@pytest.mark.slow
 def test_questions_waiting_together_are_read_in_one_pass(qa: QA) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
@@ -124,6 +130,7 @@ def test_questions_waiting_together_are_read_in_one_pass(qa: QA) -> None:
         assert (a.text, a.start, a.end, a.abstained) == (b.text, b.start, b.end, b.abstained)
 
 
+@pytest.mark.slow
 def test_a_long_question_is_read_from_its_first_tokens_without_failing_others(qa: QA) -> None:
     reader = qa.reader
     assert isinstance(reader, SpanReader)
@@ -143,6 +150,7 @@ def test_a_long_question_is_read_from_its_first_tokens_without_failing_others(qa
     assert ans.abstained or raw[ans.start : ans.end] == ans.text
 
 
+@pytest.mark.slow
 def test_span_scores_compare_across_passages_whatever_their_rank(qa: QA) -> None:
     """The same passage read at ranks 0 and 1 gives the same spans with the same scores:
     a span wins on the model's own evidence, not on its passage's retrieval rank."""
@@ -165,6 +173,7 @@ def _retrieve(qa: QA, question: str) -> tuple[np.ndarray, list[Hit]]:
 
 
 @pytest.mark.parametrize("by_margin", [True, False])
+@pytest.mark.slow
 def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     qa: QA, by_margin: bool
 ) -> None:
@@ -200,6 +209,7 @@ def test_the_answer_is_the_span_that_most_beats_its_windows_null_score(
     assert disagree >= 1
 
 
+@pytest.mark.slow
 def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa: QA) -> None:
     """With ``money``, a "How much…" question about money gets the best span, by its
     margin, among those holding a number; other questions read as they would without."""
@@ -226,6 +236,7 @@ def test_a_money_question_is_answered_with_the_best_span_that_holds_a_number(qa:
 
 
 @pytest.mark.parametrize("enough", [0.0, 1.01])
+@pytest.mark.slow
 def test_the_first_pass_reads_the_top_passage_alone_and_the_rest_only_when_unsure(
     qa: QA, enough: float
 ) -> None:
@@ -272,6 +283,7 @@ def test_the_first_pass_reads_the_top_passage_alone_and_the_rest_only_when_unsur
         ("What does the collaboration aim to position Hong Kong as?", 1),
     ],
 )
+@pytest.mark.slow
 def test_the_first_pass_reads_on_when_a_rule_may_find_its_answer_in_the_other_passages(
     qa: QA, monkeypatch: pytest.MonkeyPatch, question: str, passes: int
 ) -> None:
@@ -315,6 +327,7 @@ def test_the_list_for_one_item_must_hold_that_item() -> None:
     assert accept(*span) and not accept(*other)
 
 
+@pytest.mark.slow
 def test_a_list_question_answered_with_one_item_gets_the_best_list_instead(
     qa: QA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -361,6 +374,7 @@ def test_a_list_question_answered_with_one_item_gets_the_best_list_instead(
     assert answer() == "Media Asia Group"
 
 
+@pytest.mark.slow
 def test_bf16_weights_give_the_answers_fp32_gives(qa: QA) -> None:
     """The Linear weights are cast to bf16 once at load: the model must still read, and give
     the answers the fp32 model gives, with confidences close to its. Where both abstain,

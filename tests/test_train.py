@@ -18,6 +18,7 @@ from conftest import REPO
 
 SAMPLE = REPO / "tests" / "data" / "squad_sample.json"
 pytestmark = pytest.mark.model
+# The tests that load or train the reader are slow; the data preparation ones are not.
 
 
 def _tiny(out: Path, **settings: Any) -> TrainConfig:
@@ -26,6 +27,7 @@ def _tiny(out: Path, **settings: Any) -> TrainConfig:
     return TrainConfig(squad=str(SAMPLE), out=str(out), **{**base, **settings})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bf16", [True, False], ids=["bf16", "fp32"])
 def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     import dataclasses
@@ -71,6 +73,7 @@ def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     assert model.config.attention_probs_dropout_prob == 0.0
 
 
+@pytest.mark.slow
 def test_training_attention_gives_eager_attentions_logits_on_padded_windows() -> None:
     """The bf16 row mask changes the arithmetic's precision, not what is attended to."""
     import torch
@@ -101,6 +104,7 @@ def test_training_attention_gives_eager_attentions_logits_on_padded_windows() ->
         assert float((eager - ours)[real].abs().max()) < tolerance, bf16
 
 
+@pytest.mark.slow
 def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -497,6 +501,7 @@ def test_length_batches_cover_every_window_once_and_pad_little() -> None:
     assert padded < 1.05 * sum(lengths)  # random batches would pad to about 1.7x
 
 
+@pytest.mark.slow
 def test_each_epoch_is_exported_with_its_validation_figures(tmp_path: Path) -> None:
     """One step an epoch (every window in one batch), two epochs: the first epoch's reader
     is saved with what it scores on the held-out article, the evidence for stopping early."""
