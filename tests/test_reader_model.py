@@ -18,6 +18,8 @@ from citeqa.pipeline import QA
 from conftest import REPO
 from tiny_models import tiny_roberta
 
+# Each loads the real embedder and a tiny RoBERTa; fitting abstention reads dozens of
+# questions. The usage errors load nothing.
 pytestmark = pytest.mark.model
 QA_SET = REPO / "tests" / "data" / "seeds_qa.jsonl"
 
@@ -40,6 +42,7 @@ def _always_answer(folder: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_reader_without_a_fitted_abstention_is_refused_with_the_command(
     roberta: Path, home: Path, embedder: Embedder
 ) -> None:
@@ -48,6 +51,7 @@ def test_a_reader_without_a_fitted_abstention_is_refused_with_the_command(
         QA.load(home / "index", embedder=embedder, reader_model=roberta)
 
 
+@pytest.mark.slow
 def test_a_folder_that_is_no_qa_model_is_refused(
     tmp_path: Path, home: Path, embedder: Embedder
 ) -> None:
@@ -58,6 +62,7 @@ def test_a_folder_that_is_no_qa_model_is_refused(
         QA.load(home / "index", embedder=embedder, reader_model=tmp_path)
 
 
+@pytest.mark.slow
 def test_another_architectures_answers_are_verbatim_spans_of_the_file(
     roberta: Path, home: Path, embedder: Embedder
 ) -> None:
@@ -73,6 +78,7 @@ def test_another_architectures_answers_are_verbatim_spans_of_the_file(
         assert raw[s.start : s.end] == s.text and s.start <= answer.start < answer.end <= s.end
 
 
+@pytest.mark.slow
 def test_ask_takes_a_reader_model_folder(
     roberta: Path, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -103,6 +109,7 @@ def test_a_reader_model_is_for_the_span_reader(
     assert "--reader-model is the span reader's model folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     roberta: Path,
     home: Path,

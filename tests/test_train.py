@@ -541,6 +541,7 @@ def test_train_reader_rejects_a_bad_share_before_loading(
     assert "must be a number from 0 to 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_lora_trains_adapters_and_head_of_another_architecture(tmp_path: Path) -> None:
     """A rank-4 LoRA run from a tiny RoBERTa: the encoder stays frozen, the adapters and
     span head train, and the reader is saved whole (merged) and as its adapters alone."""
