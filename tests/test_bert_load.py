@@ -59,6 +59,19 @@ def test_the_cli_imports_no_model_library() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_checking_an_index_loads_no_model() -> None:
+    """``index --check`` and an up-to-date ``index`` compare the weights' hash only."""
+    code = (
+        "import sys\n"
+        "from citeqa.cli import main\n"
+        f"for args in (['index', '--check'], ['index', '--quiet']):\n"
+        f"    assert main(args + ['--index', {str(REPO / 'index')!r}]) == 0\n"
+        "print([m for m in ('torch', 'transformers', 'faiss') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "[]"
+
+
 @pytest.mark.model
 def test_the_embedder_gives_sentence_transformers_vectors() -> None:
     from sentence_transformers import SentenceTransformer
