@@ -28,8 +28,8 @@ def test_model_ships_in_the_package() -> None:
 @pytest.mark.slow
 def test_encode_is_normalised_float32_and_order_preserving(minilm: MiniLMEmbedder) -> None:
     assert isinstance(minilm, Embedder)
-    # One text takes a path of its own (the transformer called directly); a batch goes
-    # through SentenceTransformer. Both must give the same vectors, truncation included.
+    # A batch pads its shorter texts; one text alone has no padding. Both must give the
+    # same vectors, truncation included.
     texts = ["short", "a much longer sentence about film studios in Hong Kong", "", "x" * 50]
     texts.append("film studio " * 300)
     vecs = minilm.encode(texts)

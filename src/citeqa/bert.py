@@ -7,7 +7,8 @@ preparation, a signature check per layer). This pass calls the same Linear, Laye
 embedding modules in the same order, with the same weights and ``scaled_dot_product_attention``,
 and returns the same hidden states (tests compare them with the transformers pass).
 Anything it does not cover (another architecture, relative positions, another activation)
-goes through the transformers pass instead.
+goes through the transformers pass instead. ``bert_load.py`` loads the same modules from a
+model folder without transformers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ import torch.nn.functional as F
 
 
 def supports(bert: Any) -> bool:
-    """Whether ``bert`` (a ``BertModel``) is the plain encoder this pass reproduces."""
+    """Whether ``bert`` (a ``BertModel``, or ``bert_load``'s, which is only ever a plain
+    one) is the plain encoder this pass reproduces."""
+    from citeqa.bert_load import BertEncoder
+
+    if isinstance(bert, BertEncoder):
+        return True
     config = bert.config
     return (
         type(bert).__name__ == "BertModel"

@@ -98,18 +98,19 @@ class QA:
         warning that its freshness cannot be checked.
         """
         embedder = embedder if embedder is not None else MiniLMEmbedder()
-        if index_dir is None:
-            index = _fresh_default_index(embedder)
-        else:
-            index = load_index(Path(index_dir), embedder)
-            diffs = staleness(
-                index.path, embedder, settings=None, corpus_optional=True, verify=False
-            )
-            if diffs:
-                raise IndexStaleError(
-                    f"index {index.path} is stale ({'; '.join(diffs)});"
-                    f" rebuild it with: citeqa index {index.corpus_dir} --index {index.path}"
-                )
+        index = checked_index(index_dir, embedder)
+        return cls.from_index(index, embedder, reader=reader, reader_model=reader_model)
+
+    @classmethod
+    def from_index(
+        cls,
+        index: LoadedIndex,
+        embedder: Embedder,
+        *,
+        reader: str | Callable[[LoadedIndex], Reader] = DEFAULT_READER,
+        reader_model: Path | str | None = None,
+    ) -> QA:
+        """``load``'s second half: warm the embedder's model and load the reader's."""
         embedder.encode(["warm up"])
         if isinstance(reader, str):
             model = Path(reader_model) if reader_model is not None else None
@@ -211,6 +212,21 @@ def _citation(hit: Hit, index: LoadedIndex) -> Citation:
     p = hit.passage
     page = index.page_at(p.source, p.start)
     return Citation(p.source, p.title, p.id, p.start, p.end, p.text, hit.score, page)
+
+
+def checked_index(index_dir: Path | str | None, embedder: Embedder) -> LoadedIndex:
+    """``QA.load``'s index: the default one, fresh (rebuilt if need be), or ``index_dir``,
+    which must be fresh."""
+    if index_dir is None:
+        return _fresh_default_index(embedder)
+    index = load_index(Path(index_dir), embedder)
+    diffs = staleness(index.path, embedder, settings=None, corpus_optional=True, verify=False)
+    if diffs:
+        raise IndexStaleError(
+            f"index {index.path} is stale ({'; '.join(diffs)});"
+            f" rebuild it with: citeqa index {index.corpus_dir} --index {index.path}"
+        )
+    return index
 
 
 def _fresh_default_index(embedder: Embedder) -> LoadedIndex:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -124,23 +125,22 @@ class SpanReader:
                 f" --out {model_dir} --squad SQUAD-TRAIN.json --qa-set QA.jsonl"
             )
         import torch
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         from citeqa.bert import span_logits  # torch loads only when a model does
+        from citeqa.bert_load import load_qa
+        from citeqa.bert_tokens import BertTokens
 
-        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         self.settings = settings
         self.calibration = calibration or Calibration.load(fitted)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-            model = AutoModelForQuestionAnswering.from_pretrained(
-                str(model_dir), dtype=torch.float32
-            )
+            self.tokenizer = BertTokens(model_dir)  # transformers' fast tokenizer, without it
+            model = load_qa(model_dir) or _transformers_model(model_dir)
         except (OSError, ValueError, KeyError) as exc:
             raise CiteQAError(
                 f"{model_dir} is not a transformers extractive-QA model folder: {exc}"
             ) from None
+        # The tokenizer gives every model token types; MPNet's takes none.
+        self._token_types = _takes_token_types(model)
         # Native bf16 only: oneDNN's own check (``_is_mkldnn_bf16_supported``) also passes
         # on plain AVX512, where bf16 is emulated and slower than fp32.
         native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
@@ -258,39 +258,23 @@ class SpanReader:
         """One batched forward pass over strided windows of every (question, text) pair;
         each pair's windows, in order. Only the batcher's worker thread calls it."""
         s = self.settings
-        enc = self.tokenizer(
-            [self._clip(q) for q, _ in pairs],
-            [t for _, t in pairs],
-            truncation="only_second",
-            max_length=s.max_length,
-            stride=s.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding=True,
-            return_tensors="pt",
+        enc = self.tokenizer.windows(
+            [(self._clip(q), t) for q, t in pairs], max_length=s.max_length, stride=s.stride
         )
-        offsets = enc.pop("offset_mapping").tolist()
-        owners = enc.pop("overflow_to_sample_mapping").tolist()
-        seq = [enc.sequence_ids(w) for w in range(len(offsets))]
         torch = self._torch
         bf16 = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16)
         with torch.inference_mode(), bf16:
-            start_logits, end_logits = self._span_logits(self.model, enc)
+            inputs = enc.inputs if self._token_types else _without_token_types(enc.inputs)
+            start_logits, end_logits = self._span_logits(self.model, inputs)
         starts, ends = start_logits.float().numpy(), end_logits.float().numpy()
         per: list[list[Window]] = [[] for _ in pairs]
-        for w, owner in enumerate(owners):
-            per[owner].append(Window(starts[w], ends[w], offsets[w], seq[w]))
+        for w, owner in enumerate(enc.owners):
+            per[owner].append(Window(starts[w], ends[w], enc.offsets[w], enc.sequence_ids[w]))
         return per
 
     def _clip(self, question: str) -> str:
         """``question`` up to the end of its ``max_question_tokens``-th token."""
-        offsets = self.tokenizer(
-            question,
-            add_special_tokens=False,
-            truncation=True,
-            max_length=self.settings.max_question_tokens,
-            return_offsets_mapping=True,
-        )["offset_mapping"]
+        offsets = self.tokenizer.offsets(question, self.settings.max_question_tokens)
         return question[: offsets[-1][1]] if offsets else question
 
     def _read_windows(self, question: str, hits: list[Hit]) -> list[tuple[Hit, Window]]:
@@ -318,3 +302,29 @@ class SpanReader:
         if self.settings.by_margin:
             return max(guesses, key=lambda g: g[0].score - g[0].null_score)
         return max(guesses, key=lambda g: g[0].score)
+
+
+def _transformers_model(model_dir: Path) -> Any:
+    """A model that ``bert_load`` does not build, loaded by transformers."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    return AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
+
+
+def _takes_token_types(model: Any) -> bool:
+    """Whether ``model`` reads token types: citeqa's own BERT does, as does any
+    transformers model whose forward pass names them."""
+    import inspect
+
+    from citeqa.bert_load import BertQA
+
+    return (
+        isinstance(model, BertQA) or "token_type_ids" in inspect.signature(model.forward).parameters
+    )
+
+
+def _without_token_types(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if k != "token_type_ids"}

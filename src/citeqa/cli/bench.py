@@ -35,6 +35,12 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--scale", action="store_true", help="only build, load and memory of a large index"
     )
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="only cold start: fresh processes to their first answer, by stage",
+    )
+    p.add_argument("--runs", type=common.count(1), default=5, help="--cold: processes (median)")
     p.add_argument("--load", action="store_true", help="only the load test of the served app")
     p.add_argument("--clients", type=common.count(1), default=50, help="--load: concurrent clients")
     p.add_argument("--seconds", type=float, default=60, help="--load: how long")
@@ -77,6 +83,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.ann:
         return _ann(args)
+    if args.cold:
+        from citeqa.evaluation.bench_cold import cold_start, render_cold
+
+        cold = cold_start(args.index, runs=args.runs)
+        print(json.dumps(cold, indent=2) if args.json else render_cold(cold))
+        return EXIT_OK
     from citeqa.evaluation import bench
 
     corpus = args.corpus if args.corpus is not None else paths.default_corpus()

