@@ -135,7 +135,7 @@ class SpanReader:
         try:
             self.tokenizer = BertTokens(model_dir)  # transformers' fast tokenizer, without it
             model = load_qa(model_dir) or _transformers_model(model_dir)
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # tokenizers raises a bare Exception for a bad file
             raise CiteQAError(
                 f"{model_dir} is not a transformers extractive-QA model folder: {exc}"
             ) from None
