@@ -11,16 +11,18 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from citeqa import explain as tracing
 from citeqa import paths
 from citeqa.answer.read import Reader, Reading
 from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
 from citeqa.answer.retrieve import RetrievalSettings, Retriever
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
+from citeqa.explain import Trace
 from citeqa.index.build import build_index
 from citeqa.index.embed import Embedder, MiniLMEmbedder
 from citeqa.index.freshness import staleness
@@ -130,12 +132,62 @@ class QA:
         asked = question.encode("utf-8", "replace").decode("utf-8")
         question = checked
         _check_top_k(top_k)
+        return self._answer(asked, question, top_k, sources)[0]
+
+    def explain(
+        self,
+        question: str,
+        top_k: int = 5,
+        *,
+        sources: frozenset[str] | None = None,
+        gold: Sequence[str] = (),
+    ) -> tuple[Answer, Trace]:
+        """``ask``'s answer, and the trace of how it came about (``citeqa.explain``). With
+        ``gold`` answers, the verdict can also say that retrieval missed the answer."""
+        checked = check_question(question)
+        asked = question.encode("utf-8", "replace").decode("utf-8")
+        _check_top_k(top_k)
+        answer, hits, reading, words = self._answer(asked, checked, top_k, sources)
+        gold_rank = None
+        if gold:
+            stating = (
+                n for n, h in enumerate(hits, 1) if any(states(h.passage.text, g) for g in gold)
+            )
+            gold_rank = next(stating, 0)
+        steps = tracing.reading_steps(hits, reading)
+        trace = tracing.Trace(
+            question=asked,
+            words=words,
+            candidates=tracing.candidates(hits, words),
+            reader=self.reader.name,
+            reading=steps,
+            abstention=tracing.abstention(
+                reading,
+                getattr(self.reader, "calibration", None),
+                self.policy.min_confidence,
+                not answer.abstained,
+            ),
+            verdict=tracing.verdict(
+                words, reading, not answer.abstained, gold_rank=gold_rank, top_k=top_k
+            ),
+            notes=tracing.near_ties(steps),
+        )
+        return answer, trace
+
+    def _answer(
+        self, asked: str, question: str, top_k: int, sources: frozenset[str] | None
+    ) -> tuple[Answer, list[Hit], Reading | None, tracing.QuestionWords]:
         hits, reading = self.read(question, top_k, sources=sources)
+        words = tracing.question_words(question, self.index.lexicon)
         related = [_citation(h, self.index) for h in hits]
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
-            return Answer(asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related)
-        return _answer(asked, reading, hits, related, self.index)
+            reason = tracing.verdict(words, reading, False).reason
+            answer = Answer(
+                asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related, reason=reason
+            )
+            return answer, hits, reading, words
+        return _answer(asked, reading, hits, related, self.index), hits, reading, words
 
     def read(
         self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None
