@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -210,7 +210,7 @@ ABSTENTION = {
 FEATURE = {"name": str, "value": float, "weight": float, "contribution": float}
 
 
-def check(obj: object, schema: dict[str, object]) -> None:
+def check(obj: object, schema: Mapping[str, object]) -> None:
     assert isinstance(obj, dict) and set(schema) <= set(obj), (schema, obj)
     for key, kind in schema.items():
         if isinstance(kind, dict):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from citeqa import explain as tracing
 from citeqa import paths
+from citeqa.answer.abstain import Calibration
 from citeqa.answer.read import Reader, Reading
 from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
 from citeqa.answer.retrieve import RetrievalSettings, Retriever
@@ -88,6 +89,7 @@ class QA:
         reader: str | Callable[[LoadedIndex], Reader] = DEFAULT_READER,
         embedder: Embedder | None = None,
         reader_model: Path | str | None = None,
+        calibration: Path | str | Calibration | None = None,
     ) -> QA:
         """Load an index (the default ``index/`` when None) and warm the model. ``reader``
         names one (``readers.READERS``) or makes one for the index. ``reader_model`` is a
@@ -98,7 +100,12 @@ class QA:
         any other index must be fresh, or loading fails with a message naming it. An index
         whose corpus folder is not beside it (copied elsewhere to be served) loads with one
         warning that its freshness cannot be checked.
+
+        ``calibration`` (a file from ``citeqa calibrate``, or one loaded) replaces the span
+        reader's abstention: its threshold, and its weights when refitted.
         """
+        if isinstance(calibration, (str, Path)):
+            calibration = Calibration.load(Path(calibration))
         embedder = embedder if embedder is not None else MiniLMEmbedder()
         if index_dir is None:
             index = _fresh_default_index(embedder)
@@ -115,9 +122,11 @@ class QA:
         embedder.encode(["warm up"])
         if isinstance(reader, str):
             model = Path(reader_model) if reader_model is not None else None
-            made = make_reader(reader, index, model)
-        elif reader_model is not None:
-            raise ValueError("give a reader model folder with a reader's name, not a factory")
+            made = make_reader(reader, index, model, calibration)
+        elif reader_model is not None or calibration is not None:
+            raise ValueError(
+                "give a reader model folder or calibration with a reader's name, not a factory"
+            )
         else:
             made = reader(index)
         return cls(index, embedder, made)
