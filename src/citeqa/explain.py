@@ -34,11 +34,6 @@ NEAR_TIE = 1.0
 """Two different spans whose margins are this close (in logits) nearly tie: the reader
 could as well have picked the other."""
 
-UNKNOWN_SHARE = 0.5
-"""Words no document holds are the verdict when they carry at least this share of the
-question's IDF weight (``Evidence.unknown``): then the question is mostly about what the
-documents never mention. Fewer may be a paraphrase; the trace still lists them."""
-
 _WORD = re.compile(r"(?u)\b\w+\b")
 
 
@@ -47,11 +42,12 @@ class QuestionWords:
     """The question's words as retrieval counts them (BM25's vocabulary and stemmer)."""
 
     content: tuple[str, ...]
-    """Words some document holds: the ones that can match a passage."""
+    """Words some passages hold and most do not: the ones that tell passages apart."""
     unknown: tuple[str, ...]
     """Words no document holds: a gap in the documents, or a paraphrase."""
     common: tuple[str, ...]
-    """Stopwords and question words ("which", "how"): too common to count."""
+    """Too common to count: stopwords, question words ("which", "how") and words in more
+    than half the passages ("Alibaba" in articles about Alibaba)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ class Trace:
     abstention: Abstention
     verdict: Verdict
     notes: tuple[str, ...] = ()
-    """Warnings beside the verdict: two candidates that nearly tie."""
+    """Warnings beside the verdict (``notes``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,10 +139,12 @@ def question_words(question: str, lexicon: Lexicon) -> QuestionWords:
         stems = terms(word)
         if is_stopword(word) or word not in content_part or not stems:
             common.append(word)
-        elif lexicon.knows(stems[0]):
-            content.append(word)
-        else:
+        elif not lexicon.knows(stems[0]):
             unknown.append(word)
+        elif 2 * lexicon.passages_with(stems[0]) > lexicon.passages:
+            common.append(word)
+        else:
+            content.append(word)
     return QuestionWords(tuple(content), tuple(unknown), tuple(common))
 
 
@@ -227,9 +225,12 @@ def verdict(
     if answered:
         return Verdict(ANSWERED, "answered", "")
     missing = [reading.evidence.missing_name] if reading and reading.evidence.missing_name else []
-    share = reading.evidence.unknown if reading is not None else float(not words.content)
+    # The documents are blamed only when the question names what none mentions, or when
+    # nothing it asks about beyond words no document holds tells passages apart. Else the
+    # missing words may be a paraphrase, and the trace lists them as a note.
+    gap = bool(words.unknown) and not words.content
     # With gold answers retrieved, the documents do state it, whatever words they use.
-    if (missing or (words.unknown and share >= UNKNOWN_SHARE)) and not gold_rank:
+    if (missing or gap) and not gold_rank:
         named = _either(missing or list(words.unknown))
         return Verdict(
             DOCUMENTS, f"the documents never mention {named}", f"No document mentions {named}."
@@ -264,6 +265,17 @@ def verdict(
 def _either(words: Sequence[str]) -> str:
     quoted = [f'"{w}"' for w in words]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def notes(words: QuestionWords, steps: Sequence[PassageStep], stage: str) -> tuple[str, ...]:
+    """Warnings beside the verdict: words no document holds (when the verdict is not
+    already about them), and two candidates that nearly tie."""
+    out = []
+    if words.unknown and stage != DOCUMENTS:
+        out.append(
+            f"no document holds {_either(words.unknown)}: a paraphrase, or a gap in the documents"
+        )
+    return (*out, *near_ties(steps))
 
 
 def near_ties(steps: Sequence[PassageStep]) -> tuple[str, ...]:

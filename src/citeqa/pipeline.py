@@ -164,6 +164,9 @@ class QA:
             )
             gold_rank = next(stating, 0)
         steps = tracing.reading_steps(hits, reading)
+        verdict = tracing.verdict(
+            words, reading, not answer.abstained, gold_rank=gold_rank, top_k=top_k
+        )
         trace = tracing.Trace(
             question=asked,
             words=words,
@@ -176,10 +179,8 @@ class QA:
                 self.policy.min_confidence,
                 not answer.abstained,
             ),
-            verdict=tracing.verdict(
-                words, reading, not answer.abstained, gold_rank=gold_rank, top_k=top_k
-            ),
-            notes=tracing.near_ties(steps),
+            verdict=verdict,
+            notes=tracing.notes(words, steps, verdict.stage),
         )
         return answer, trace
 
