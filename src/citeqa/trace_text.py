@@ -24,7 +24,7 @@ def trace_lines(trace: Trace) -> list[str]:
 
 def _words(words: QuestionWords) -> list[str]:
     return [
-        f"  question words in some document: {_list(words.content)}",
+        f"  question words that count: {_list(words.content)}",
         f"  in no document: {_list(words.unknown)}",
         f"  too common to count: {_list(words.common)}",
     ]
