@@ -181,6 +181,8 @@ def test_near_tie_is_warned() -> None:
     )
     far = [steps[0], replace(steps[1], margin=-3.0)]
     assert explain.near_ties(far) == ()
+    below = [replace(steps[0], margin=-9.7), replace(steps[1], margin=-10.2)]
+    assert explain.near_ties(below) == ()  # neither beats "no answer"
 
 
 SCHEMA: dict[str, object] = {

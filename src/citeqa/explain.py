@@ -279,7 +279,8 @@ def notes(words: QuestionWords, steps: Sequence[PassageStep], stage: str) -> tup
 
 
 def near_ties(steps: Sequence[PassageStep]) -> tuple[str, ...]:
-    """A warning when the two best different spans nearly tie on margin."""
+    """A warning when the two best different spans nearly tie on margin, and the best
+    beats "no answer" (below it, neither is an answer to choose between)."""
     scored = sorted(
         (s for s in steps if s.margin is not None and s.span), key=lambda s: -(s.margin or 0.0)
     )
@@ -288,7 +289,7 @@ def near_ties(steps: Sequence[PassageStep]) -> tuple[str, ...]:
         if other.span == best.span:
             continue
         assert best.margin is not None and other.margin is not None
-        if best.margin - other.margin < NEAR_TIE:
+        if best.margin > 0 and best.margin - other.margin < NEAR_TIE:
             return (
                 f"two candidates nearly tie: {best.span!r} ({best.margin:+.1f})"
                 f" and {other.span!r} ({other.margin:+.1f})",

@@ -115,10 +115,8 @@ def why_html(trace: Trace) -> str:
     """The trace in plain words, collapsed under "Why this answer?" or "Why no answer?":
     one HTML block on one line, so Markdown leaves it whole, every line of it escaped."""
     summary = "Why this answer?" if trace.abstention.answered else "Why no answer?"
-    rows = []
-    for line in trace_lines(trace):
-        text = line.lstrip(" ")
-        rows.append("&nbsp;" * (len(line) - len(text)) + escape(text))
+    # Runs of spaces (indents, aligned figures) kept; single ones still wrap.
+    rows = [escape(line).replace("  ", "&nbsp;&nbsp;") for line in trace_lines(trace)]
     return (
         f"<details class='citeqa-why'><summary>{summary}</summary>"
         f"<p class='citeqa-trace'>{'<br>'.join(rows)}</p></details>"
