@@ -129,3 +129,34 @@ def test_script_in_a_document_stays_text(page: Any) -> None:
     assert body.locator("a[href^='javascript']").count() == 0
     assert "<img src=x onerror=alert('img')>" in page.locator("#citeqa-sources").inner_text()
     assert "12,000" in page.locator("#citeqa-chat .message").last.inner_text()
+
+
+def test_why_no_answer_opens_and_stays_text(page: Any) -> None:
+    ask(page, "What is the capital of France?")
+    last = page.locator("#citeqa-chat .message").last
+    assert 'No document mentions "France".' in last.inner_text()
+    why = last.locator("details.citeqa-why")
+    assert why.count() == 1 and not why.evaluate("d => d.open")  # collapsed
+    assert not why.locator("p").is_visible()
+    why.locator("summary").click()
+    assert why.evaluate("d => d.open")
+    text = why.inner_text()
+    assert "Why no answer?" in text and "Retrieval:" in text and "Abstention:" in text
+    assert 'Verdict: the documents never mention "France" (look at: documents)' in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "why-no-answer.png"), full_page=True)
+
+
+def test_why_panel_shows_a_documents_markup_as_text(page: Any) -> None:
+    ask(page, "How many visitors did the Harbour Festival draw?")
+    time.sleep(0.5)
+    last = page.locator("#citeqa-chat .message").last
+    why = last.locator("details.citeqa-why")
+    assert "Why this answer?" in why.locator("summary").inner_text()
+    why.locator("summary").click()
+    assert page.dialogs == []
+    assert why.locator("img, script, a").count() == 0
+    assert (
+        "<img src=x onerror=alert('img')>" in why.inner_text() or "hostile.txt" in why.inner_text()
+    )
+    assert "12,000" in last.locator("strong").first.inner_text()  # the answer, uncluttered

@@ -210,6 +210,9 @@ class _QA:
         check_question(question)
         raise AssertionError("not reached in these tests")
 
+    def explain(self, question: str) -> object:
+        return self.ask(question)
+
 
 def test_a_chat_turn_never_shows_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
     from citeqa.serve.app import respond

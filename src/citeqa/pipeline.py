@@ -11,16 +11,19 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from citeqa import explain as tracing
 from citeqa import paths
+from citeqa.answer.abstain import Calibration
 from citeqa.answer.read import Reader, Reading
 from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
 from citeqa.answer.retrieve import RetrievalSettings, Retriever
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
+from citeqa.explain import Trace
 from citeqa.index.build import build_index
 from citeqa.index.embed import Embedder, MiniLMEmbedder
 from citeqa.index.freshness import staleness
@@ -86,6 +89,7 @@ class QA:
         reader: str | Callable[[LoadedIndex], Reader] = DEFAULT_READER,
         embedder: Embedder | None = None,
         reader_model: Path | str | None = None,
+        calibration: Path | str | Calibration | None = None,
     ) -> QA:
         """Load an index (the default ``index/`` when None) and warm the model. ``reader``
         names one (``readers.READERS``) or makes one for the index. ``reader_model`` is a
@@ -96,10 +100,17 @@ class QA:
         any other index must be fresh, or loading fails with a message naming it. An index
         whose corpus folder is not beside it (copied elsewhere to be served) loads with one
         warning that its freshness cannot be checked.
+
+        ``calibration`` (a file from ``citeqa calibrate``, or one loaded) replaces the span
+        reader's abstention: its threshold, and its weights when refitted.
         """
+        if isinstance(calibration, (str, Path)):
+            calibration = Calibration.load(Path(calibration))
         embedder = embedder if embedder is not None else MiniLMEmbedder()
         index = checked_index(index_dir, embedder)
-        return cls.from_index(index, embedder, reader=reader, reader_model=reader_model)
+        return cls.from_index(
+            index, embedder, reader=reader, reader_model=reader_model, calibration=calibration
+        )
 
     @classmethod
     def from_index(
@@ -109,14 +120,17 @@ class QA:
         *,
         reader: str | Callable[[LoadedIndex], Reader] = DEFAULT_READER,
         reader_model: Path | str | None = None,
+        calibration: Calibration | None = None,
     ) -> QA:
         """``load``'s second half: warm the embedder's model and load the reader's."""
         embedder.encode(["warm up"])
         if isinstance(reader, str):
             model = Path(reader_model) if reader_model is not None else None
-            made = make_reader(reader, index, model)
-        elif reader_model is not None:
-            raise ValueError("give a reader model folder with a reader's name, not a factory")
+            made = make_reader(reader, index, model, calibration)
+        elif reader_model is not None or calibration is not None:
+            raise ValueError(
+                "give a reader model folder or calibration with a reader's name, not a factory"
+            )
         else:
             made = reader(index)
         return cls(index, embedder, made)
@@ -131,12 +145,63 @@ class QA:
         asked = question.encode("utf-8", "replace").decode("utf-8")
         question = checked
         _check_top_k(top_k)
+        return self._answer(asked, question, top_k, sources)[0]
+
+    def explain(
+        self,
+        question: str,
+        top_k: int = 5,
+        *,
+        sources: frozenset[str] | None = None,
+        gold: Sequence[str] = (),
+    ) -> tuple[Answer, Trace]:
+        """``ask``'s answer, and the trace of how it came about (``citeqa.explain``). With
+        ``gold`` answers, the verdict can also say that retrieval missed the answer."""
+        checked = check_question(question)
+        asked = question.encode("utf-8", "replace").decode("utf-8")
+        _check_top_k(top_k)
+        answer, hits, reading, words = self._answer(asked, checked, top_k, sources)
+        gold_rank = None
+        if gold:
+            stating = (
+                n for n, h in enumerate(hits, 1) if any(states(h.passage.text, g) for g in gold)
+            )
+            gold_rank = next(stating, 0)
+        steps = tracing.reading_steps(hits, reading)
+        verdict = tracing.verdict(
+            words, reading, not answer.abstained, gold_rank=gold_rank, top_k=top_k
+        )
+        trace = tracing.Trace(
+            question=asked,
+            words=words,
+            candidates=tracing.candidates(hits, words),
+            reader=self.reader.name,
+            reading=steps,
+            abstention=tracing.abstention(
+                reading,
+                getattr(self.reader, "calibration", None),
+                self.policy.min_confidence,
+                not answer.abstained,
+            ),
+            verdict=verdict,
+            notes=tracing.notes(words, steps, verdict.stage),
+        )
+        return answer, trace
+
+    def _answer(
+        self, asked: str, question: str, top_k: int, sources: frozenset[str] | None
+    ) -> tuple[Answer, list[Hit], Reading | None, tracing.QuestionWords]:
         hits, reading = self.read(question, top_k, sources=sources)
+        words = tracing.question_words(question, self.index.lexicon)
         related = [_citation(h, self.index) for h in hits]
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
-            return Answer(asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related)
-        return _answer(asked, reading, hits, related, self.index)
+            reason = tracing.verdict(words, reading, False).reason
+            answer = Answer(
+                asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related, reason=reason
+            )
+            return answer, hits, reading, words
+        return _answer(asked, reading, hits, related, self.index), hits, reading, words
 
     def read(
         self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None

@@ -134,6 +134,8 @@ class Answer:
     related: list[Citation] = field(default_factory=list)
     page: int | None = None
     """The page (from 1) where the answer starts, for paged documents (PDF)."""
+    reason: str = ""
+    """Why there is no answer, in a short sentence ("" when answered): ``explain.verdict``."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the same shape as the dataclass."""

@@ -47,8 +47,15 @@ class Calibration:
     def confidence(self, ev: Evidence) -> float:
         return self.confidence_of(features(ev))
 
+    def contributions(self, values: Sequence[float]) -> tuple[float, ...]:
+        """Each feature's share of the logit, w_i * x_i: with the bias, they add up to it."""
+        return tuple(w * x for w, x in zip(self.weights, values, strict=True))
+
+    def logit(self, values: Sequence[float]) -> float:
+        return self.bias + sum(self.contributions(values))
+
     def confidence_of(self, values: Sequence[float]) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, values, strict=True))
+        z = self.logit(values)
         if math.isnan(z):  # min() and max() would pass NaN through as full confidence
             return 0.0
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))

@@ -38,6 +38,26 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class PassageRead:
+    """What the reader made of one passage it read: for the trace (``citeqa.explain``),
+    never for choosing the answer."""
+
+    passage_id: str
+    span: str
+    """The passage's best span, as the model cut it ("" when no span passed its rules)."""
+    margin: float | None
+    """Its score less the lowest [CLS] "no answer" score among the passage's windows: the
+    same measure as ``Evidence.margin``, over one passage (None for a reader without one)."""
+    read_in: str
+    """Which pass read it: ``FIRST_PASS``, ``SECOND_PASS`` or ``ONE_PASS``."""
+
+
+FIRST_PASS = "top passage alone"
+SECOND_PASS = "the others"
+ONE_PASS = "all at once"
+
+
+@dataclass(frozen=True)
 class Reading:
     """A reader's best answer: a span of one sentence of one retrieved passage."""
 
@@ -49,6 +69,8 @@ class Reading:
     when the reader fell back to the whole sentence."""
     confidence: float
     evidence: Evidence
+    reads: tuple[PassageRead, ...] = ()
+    """Each passage the reader read, in retrieval order."""
 
     @property
     def text(self) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from citeqa.answer.abstain import Calibration
     from citeqa.answer.read import Reader
     from citeqa.index.store import LoadedIndex
 
@@ -34,11 +35,18 @@ def threshold_of(reader: Reader) -> float:
     return THRESHOLDS.get(reader.name, 0.5)
 
 
-def make_reader(name: str, index: LoadedIndex, model_dir: Path | None = None) -> Reader:
+def make_reader(
+    name: str,
+    index: LoadedIndex,
+    model_dir: Path | None = None,
+    calibration: Calibration | None = None,
+) -> Reader:
     """Reader ``name`` over ``index``; the span reader with the model in ``model_dir``
-    (default: the packaged one)."""
+    (default: the packaged one) and ``calibration`` (default: the one beside the model)."""
     if model_dir is not None and name != "span":
         raise ValueError(f"a reader model folder is for the span reader, not the {name} reader")
+    if calibration is not None and name != "span":
+        raise ValueError(f"a calibration is for the span reader, not the {name} reader")
     if name == "sentence":
         from citeqa.answer.sentence_reader import SentenceReader
 
@@ -46,5 +54,7 @@ def make_reader(name: str, index: LoadedIndex, model_dir: Path | None = None) ->
     if name == "span":
         from citeqa.answer.span_reader import MODEL_DIR, SpanReader
 
-        return SpanReader(index, model_dir if model_dir is not None else MODEL_DIR)
+        return SpanReader(
+            index, model_dir if model_dir is not None else MODEL_DIR, calibration=calibration
+        )
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from citeqa.answer import answer_types as at
 from citeqa.answer import question_types as qt
-from citeqa.answer.read import Evidence, Reading
+from citeqa.answer.read import ONE_PASS, Evidence, PassageRead, Reading
 from citeqa.index.lexicon import terms
 from citeqa.index.store import LoadedIndex
 from citeqa.types import Hit, Sentence
@@ -91,6 +91,7 @@ class SentenceReader:
         q_terms = set(terms(qt.content_of(question)))
         weight, total, unknown, missing = self._question_weights(question)
         best: tuple[float, Reading] | None = None
+        best_of: dict[str, tuple[float, Reading]] = {}  # each passage's own best, for the trace
         seen: set[tuple[str, int]] = set()
         for hit in hits:
             p_terms = set(terms(hit.passage.text))
@@ -128,7 +129,13 @@ class SentenceReader:
                 )
                 if best is None or rank_score > best[0]:
                     best = (rank_score, reading)
-        return best[1] if best else None
+                pid = hit.passage.id
+                if pid not in best_of or rank_score > best_of[pid][0]:
+                    best_of[pid] = (rank_score, reading)
+        if best is None:
+            return None
+        reads = tuple(PassageRead(pid, r.text, None, ONE_PASS) for pid, (_, r) in best_of.items())
+        return replace(best[1], reads=reads)
 
     def _missing_name(self, question: str) -> str:
         """A capitalised word or acronym of the question that no passage mentions: the

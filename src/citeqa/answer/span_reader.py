@@ -13,7 +13,7 @@ the money and list rules their spans.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from citeqa.answer import question_types as qt
 from citeqa.answer import span_edit
 from citeqa.answer.abstain import Calibration
 from citeqa.answer.lists import one_item
-from citeqa.answer.read import Evidence, Reading
+from citeqa.answer.read import FIRST_PASS, ONE_PASS, SECOND_PASS, Evidence, PassageRead, Reading
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.answer.span import SpanGuess, Window
 from citeqa.batching import MicroBatcher
@@ -171,13 +171,22 @@ class SpanReader:
             return None
         enough = self.settings.first_pass
         if enough is None or len(hits) == 1:
-            return self._reading(question, query, hits, self._read_windows(question, hits))
+            windows = self._read_windows(question, hits)
+            guesses = self._guesses(windows)
+            reading = self._reading(question, query, hits, windows, guesses)
+            return _with_reads(reading, hits, [(guesses, ONE_PASS)], self.settings.by_margin)
         first = self._read_windows(question, hits[:1])
-        reading = self._reading(question, query, hits, first)
+        first_guesses = self._guesses(first)
+        reading = self._reading(question, query, hits, first, first_guesses)
         if reading is not None and reading.confidence >= enough and self._settled(reading):
-            return reading
+            return _with_reads(
+                reading, hits, [(first_guesses, FIRST_PASS)], self.settings.by_margin
+            )
         rest = self._read_windows(question, hits[1:])
-        return self._reading(question, query, hits, first + rest)
+        rest_guesses = self._guesses(rest)
+        reading = self._reading(question, query, hits, first + rest, first_guesses + rest_guesses)
+        passes = [(first_guesses, FIRST_PASS), (rest_guesses, SECOND_PASS)]
+        return _with_reads(reading, hits, passes, self.settings.by_margin)
 
     def _settled(self, reading: Reading) -> bool:
         """Whether the rules that look across every window read have nothing left to find
@@ -194,11 +203,12 @@ class SpanReader:
         query: np.ndarray,
         hits: list[Hit],
         windows: list[tuple[Hit, Window]],
+        guesses: list[tuple[SpanGuess, Hit]],
     ) -> Reading | None:
-        """The best answer in ``windows`` (of some of ``hits``), with its evidence."""
+        """The best answer in ``windows`` (of some of ``hits``), with its evidence;
+        ``guesses`` are the windows' best spans (``_guesses``)."""
         s = self.settings
         kind = qt.question_type(question)
-        guesses = self._guesses(windows)
         if not guesses:
             return None
         if s.money and kind == qt.MONEY:
@@ -299,9 +309,36 @@ class SpanReader:
         return found
 
     def _pick(self, guesses: list[tuple[SpanGuess, Hit]]) -> tuple[SpanGuess, Hit]:
-        if self.settings.by_margin:
-            return max(guesses, key=lambda g: g[0].score - g[0].null_score)
-        return max(guesses, key=lambda g: g[0].score)
+        return _pick(guesses, self.settings.by_margin)
+
+
+def _pick(guesses: list[tuple[SpanGuess, Hit]], by_margin: bool) -> tuple[SpanGuess, Hit]:
+    if by_margin:
+        return max(guesses, key=lambda g: g[0].score - g[0].null_score)
+    return max(guesses, key=lambda g: g[0].score)
+
+
+def _with_reads(
+    reading: Reading | None,
+    hits: list[Hit],
+    passes: list[tuple[list[tuple[SpanGuess, Hit]], str]],
+    by_margin: bool,
+) -> Reading | None:
+    """``reading`` with what each pass made of each passage it read (``Reading.reads``),
+    from the same guesses the answer was chosen from."""
+    if reading is None:
+        return None
+    reads = []
+    for guesses, read_in in passes:
+        for hit in hits:
+            own = [(g, h) for g, h in guesses if h is hit]
+            if not own:
+                continue
+            guess, _ = _pick(own, by_margin)
+            a, b = span_edit.trim(hit.passage.text, guess.start, guess.end)
+            margin = guess.score - min(g.null_score for g, _ in own)
+            reads.append(PassageRead(hit.passage.id, hit.passage.text[a:b], margin, read_in))
+    return replace(reading, reads=tuple(reads))
 
 
 def _transformers_model(model_dir: Path) -> Any:

@@ -13,12 +13,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from citeqa.cli import ask, bench, fit_abstention, index, serve, train_reader
+from citeqa.cli import ask, bench, calibrate, fit_abstention, index, serve, train_reader
 from citeqa.cli import eval as eval_command  # not to shadow the builtin here
 from citeqa.cli.common import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from citeqa.errors import CiteQAError, CorpusError, InvalidQuestionError
 
-COMMANDS = (index, ask, serve, eval_command, bench, fit_abstention, train_reader)
+COMMANDS = (index, ask, serve, eval_command, bench, calibrate, fit_abstention, train_reader)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

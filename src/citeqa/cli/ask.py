@@ -24,7 +24,14 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--reader", default=DEFAULT_READER, choices=READERS, help="answer reader")
     common.add_reader_model(p)
+    common.add_calibration(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="also show why: retrieval, reading and abstention, stage by stage, and a verdict"
+        ' (with --json, as the answer\'s "trace")',
+    )
     p.set_defaults(run=run)
 
 
@@ -34,19 +41,31 @@ def run(args: argparse.Namespace) -> int:
     check_question(args.question)  # refuse bad input before loading anything
     if args.reader_model is not None and args.reader != "span":
         return common.usage_error("--reader-model is the span reader's model folder")
+    if args.calibration is not None and args.reader != "span":
+        return common.usage_error("--calibration is the span reader's abstention")
     qa = QA.load(
         args.index,
         reader=args.reader,
         embedder=common.make_embedder(),
         reader_model=args.reader_model,
+        calibration=args.calibration,
     )
-    answer = qa.ask(args.question, top_k=args.top_k)
+    if args.explain:
+        answer, trace = qa.explain(args.question, top_k=args.top_k)
+    else:
+        answer, trace = qa.ask(args.question, top_k=args.top_k), None
     if args.json:
         import json
 
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        data = answer.to_dict()
+        if trace is not None:
+            data["trace"] = trace.to_dict()
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        from citeqa.cli.render import answer_text
+        from citeqa.cli.render import answer_text, trace_text
 
         print(answer_text(answer, color=sys.stdout.isatty()))
+        if trace is not None:
+            print()
+            print(trace_text(trace))
     return EXIT_OK

@@ -83,6 +83,18 @@ def add_reader_model(p: Any) -> None:
     )
 
 
+def add_calibration(p: Any) -> None:
+    """``--calibration FILE``: the span reader's abstention from ``citeqa calibrate``."""
+    p.add_argument(
+        "--calibration",
+        type=existing_file,
+        default=None,
+        metavar="FILE",
+        help="the span reader's abstention (threshold, weights) from citeqa calibrate,"
+        " in place of the one beside the model",
+    )
+
+
 def existing_dir(text: str) -> Path:
     """An argparse type: a folder that is there, checked before anything slow runs."""
     path = Path(text)

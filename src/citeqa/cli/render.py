@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 import textwrap
+from typing import TYPE_CHECKING
 
 from citeqa.types import Answer, Citation
+
+if TYPE_CHECKING:
+    from citeqa.explain import Trace
 
 ABSTAIN_TEXT = "The documents don't say."
 
@@ -36,6 +40,8 @@ def answer_text(answer: Answer, *, color: bool = False) -> str:
     lines: list[str] = []
     if answer.abstained:
         lines.append(f"{ABSTAIN_TEXT} (confidence {answer.score:.2f})")
+        if answer.reason:
+            lines.append(shown(answer.reason))
         if answer.related:
             lines.append("")
             lines.append("Related passages (closest text, not evidence):")
@@ -56,6 +62,14 @@ def answer_text(answer: Answer, *, color: bool = False) -> str:
     lines.append("Citations:")
     lines += _listing(answer.citations)
     return "\n".join(lines)
+
+
+def trace_text(trace: Trace) -> str:
+    """``ask --explain``: the trace's stages in plain words, under a heading."""
+    from citeqa.trace_text import trace_lines
+
+    heading = "Why this answer?" if trace.abstention.answered else "Why no answer?"
+    return "\n".join([heading, *(shown(line) for line in trace_lines(trace))])
 
 
 def _listing(citations: list[Citation]) -> list[str]:

@@ -35,6 +35,7 @@ def add(sub: Any) -> None:
         " (N/s, N/min or N/h; default off)",
     )
     common.add_reader_model(p)
+    common.add_calibration(p)
     # Named so that `--token SECRET` is refused rather than read as an abbreviation of
     # --token-file, which would then print the secret as the file it cannot open.
     p.add_argument("--token", type=_no_token_flag, help=argparse.SUPPRESS)
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         token=token,
         rate=args.rate,
         reader_model=args.reader_model,
+        calibration=args.calibration,
     )
     return EXIT_OK
 

@@ -116,7 +116,8 @@ def json_api(qa: QA, *, token: Token | None = None, per_client: RateLimiter | No
     event-stream machinery, which under load costs the server more than answering does
     (docs/performance.md, Under load). The same limits hold: ``CONCURRENCY_LIMIT``
     questions in flight, at most ``QUEUE_MAX`` waiting (then 503), and bad input is a 400
-    with the reason.
+    with the reason. ``/api/ask?explain=1`` adds the answer's trace (``QA.explain``) as
+    ``"trace"``.
 
     With ``token``, a request without it is a 401; with ``per_client``, a client (by
     address) over its rate gets a 429 with ``Retry-After``."""
@@ -146,9 +147,16 @@ def json_api(qa: QA, *, token: Token | None = None, per_client: RateLimiter | No
             return JSONResponse({"error": f"question must be a string, not {kind}"}, 400)
         if pending >= CONCURRENCY_LIMIT + QUEUE_MAX:
             return JSONResponse({"error": "too many questions waiting"}, status_code=503)
+        explain = request.query_params.get("explain", "").lower() in ("1", "true", "yes")
         pending += 1
         try:
-            answer = await anyio.to_thread.run_sync(qa.ask, body["question"], limiter=limiter)
+            if explain:
+                answer, trace = await anyio.to_thread.run_sync(
+                    qa.explain, body["question"], limiter=limiter
+                )
+            else:
+                answer = await anyio.to_thread.run_sync(qa.ask, body["question"], limiter=limiter)
+                trace = None
         except BAD_INPUT as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         except Exception:
@@ -156,7 +164,10 @@ def json_api(qa: QA, *, token: Token | None = None, per_client: RateLimiter | No
             return JSONResponse({"error": INTERNAL_ERROR}, status_code=500)
         finally:
             pending -= 1
-        return JSONResponse(answer.to_dict())
+        data = answer.to_dict()
+        if trace is not None:
+            data["trace"] = trace.to_dict()
+        return JSONResponse(data)
 
     api.add_route("/api/ask", ask, methods=["POST"])  # plain Starlette: no model validation
     return api

@@ -45,6 +45,8 @@ CSS = """
 .citeqa-source summary { font-weight: 600; cursor: pointer; }
 .citeqa-where { font-size: 0.85em; opacity: 0.75; margin: 0.2em 0; }
 .citeqa-passage { white-space: normal; }
+.citeqa-why summary { cursor: pointer; opacity: 0.8; }
+.citeqa-trace { font-size: 0.85em; font-family: ui-monospace, monospace; }
 mark { background: #ffe58a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 """
 
@@ -82,7 +84,7 @@ def respond(
         history.append({"role": "assistant", "content": refused})  # citeqa's own words
         return "", history, ""
     try:
-        answer = qa.ask(question)
+        answer, trace = qa.explain(question)  # the same answer as ask(), with its trace
     except BAD_INPUT as exc:
         history.append({"role": "assistant", "content": fmt.error_message(exc)})
         return "", history, ""
@@ -90,7 +92,7 @@ def respond(
         log.exception("answering %r failed", question[:200])
         history.append({"role": "assistant", "content": fmt.error_message(exc)})
         return "", history, ""
-    history.append({"role": "assistant", "content": fmt.chat_markdown(answer)})
+    history.append({"role": "assistant", "content": fmt.chat_markdown(answer, trace)})
     return "", history, fmt.sources_html(answer)
 
 
@@ -220,9 +222,11 @@ def serve(
     token: Token | None = None,
     rate: Rate | None = None,
     reader_model: Path | None = None,
+    calibration: Path | None = None,
 ) -> None:
     """Load once, then serve until interrupted. Never a public share link. ``reader_model``
-    is the span reader's model folder (default: the packaged one).
+    is the span reader's model folder (default: the packaged one); ``calibration`` its
+    abstention from ``citeqa calibrate`` (default: the one beside the model).
 
     With ``token``, every endpoint needs it: ``/api/ask`` as a Bearer token, the chat and
     its Gradio endpoints through Gradio's login (any user name, the token as password).
@@ -239,7 +243,12 @@ def serve(
     from citeqa.index.embed import BatchingEmbedder, MiniLMEmbedder
     from citeqa.pipeline import QA
 
-    qa = QA.load(index_dir, embedder=BatchingEmbedder(MiniLMEmbedder()), reader_model=reader_model)
+    qa = QA.load(
+        index_dir,
+        embedder=BatchingEmbedder(MiniLMEmbedder()),
+        reader_model=reader_model,
+        calibration=calibration,
+    )
     app = _mount(gr, qa, host, port, token, RateLimiter(rate) if rate is not None else None)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     settle()

@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 
 from citeqa.errors import CiteQAError, InvalidQuestionError
+from citeqa.explain import Trace
 from citeqa.pipeline import where_stated
+from citeqa.trace_text import trace_lines
 from citeqa.types import Answer, Citation
 
 ABSTAIN = "The documents don't say."
@@ -75,17 +77,22 @@ def _document_line(group: list[Citation]) -> str:
     return f"{escape(first.title)} — {where_}{more}"
 
 
-def chat_markdown(answer: Answer) -> str:
-    """The assistant's message for one answer (or abstention)."""
+def chat_markdown(answer: Answer, trace: Trace | None = None) -> str:
+    """The assistant's message for one answer (or abstention), with the trace, when
+    given, in a collapsed "Why?" panel at its foot."""
+    why = ["", why_html(trace)] if trace is not None else []
     if answer.abstained:
-        lines = [f"**{ABSTAIN}**", "", f"<small>confidence {answer.score:.2f}</small>"]
+        lines = [f"**{ABSTAIN}**"]
+        if answer.reason:
+            lines += ["", escape(answer.reason)]
+        lines += ["", f"<small>confidence {answer.score:.2f}</small>"]
         if answer.related:
             lines += ["", "Closest passages, shown as *related*, not as evidence:", ""]
             lines += [
                 f"{n}. {_document_line(group)}"
                 for n, group in enumerate(by_document(answer.related), 1)
             ]
-        return "\n".join(lines)
+        return "\n".join(lines + why)
     s = answer.sentence
     quote = highlight(s.text, answer.start - s.start, answer.end - s.start)
     lines = [
@@ -101,7 +108,19 @@ def chat_markdown(answer: Answer) -> str:
         "",
     ]
     lines += [f"{n}. {escape(c.title)} — {where(c)}" for n, c in enumerate(answer.citations, 1)]
-    return "\n".join(lines)
+    return "\n".join(lines + why)
+
+
+def why_html(trace: Trace) -> str:
+    """The trace in plain words, collapsed under "Why this answer?" or "Why no answer?":
+    one HTML block on one line, so Markdown leaves it whole, every line of it escaped."""
+    summary = "Why this answer?" if trace.abstention.answered else "Why no answer?"
+    # Runs of spaces (indents, aligned figures) kept; single ones still wrap.
+    rows = [escape(line).replace("  ", "&nbsp;&nbsp;") for line in trace_lines(trace)]
+    return (
+        f"<details class='citeqa-why'><summary>{summary}</summary>"
+        f"<p class='citeqa-trace'>{'<br>'.join(rows)}</p></details>"
+    )
 
 
 def _one_line(markup: str) -> str:
