@@ -13,7 +13,7 @@ from transformers import (
     BertForQuestionAnswering,
 )
 
-from citeqa.answer.span_reader import MODEL_DIR
+from citeqa.answer.reader_model import MODEL_DIR
 from citeqa.bert import span_logits, supports
 
 from conftest import REPO

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from citeqa.answer.span_reader import MODEL_DIR
+from citeqa.answer.reader_model import MODEL_DIR
 from citeqa.bert_load import BertConfig, load_encoder, load_qa
 from citeqa.index.embed import MiniLMEmbedder, model_path
 

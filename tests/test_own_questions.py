@@ -10,7 +10,7 @@ import pytest
 
 from citeqa import QA, cli
 from citeqa.answer.abstain import Calibration
-from citeqa.answer.span_reader import CALIBRATION, MODEL_DIR
+from citeqa.answer.reader_model import CALIBRATION, MODEL_DIR
 from citeqa.cli import common
 from citeqa.training import own_questions as oq
 from citeqa.training.own_questions import Scored

@@ -117,7 +117,7 @@ def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from citeqa.answer.span_reader import CALIBRATION, MODEL_DIR
+    from citeqa.answer.reader_model import CALIBRATION, MODEL_DIR
 
     monkeypatch.setenv("CITEQA_HOME", str(home))
     # twelve articles, so that the ten held out for validation leave some to train on

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from citeqa import QA
-from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings, model_available
+from citeqa.answer.reader_model import MODEL_DIR, model_available
+from citeqa.answer.span_reader import SpanReader, SpanSettings
 from citeqa.evaluation.metrics import exact_match
 from citeqa.types import Hit
 

@@ -52,7 +52,8 @@ def make_reader(
 
         return SentenceReader(index)
     if name == "span":
-        from citeqa.answer.span_reader import MODEL_DIR, SpanReader
+        from citeqa.answer.reader_model import MODEL_DIR
+        from citeqa.answer.span_reader import SpanReader
 
         return SpanReader(
             index, model_dir if model_dir is not None else MODEL_DIR, calibration=calibration

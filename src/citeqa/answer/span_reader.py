@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -25,15 +24,16 @@ from citeqa.answer import span_edit
 from citeqa.answer.abstain import Calibration
 from citeqa.answer.lists import one_item
 from citeqa.answer.read import FIRST_PASS, ONE_PASS, SECOND_PASS, Evidence, PassageRead, Reading
+from citeqa.answer.reader_model import (
+    MODEL_DIR,
+    ReaderFolder,
+    without_token_types,
+)
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.answer.span import SpanGuess, Window
 from citeqa.batching import MicroBatcher
-from citeqa.errors import CiteQAError
 from citeqa.index.store import LoadedIndex
 from citeqa.types import Hit
-
-MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "reader"
-CALIBRATION = "abstention.json"
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,6 @@ class SpanSettings:
     ``bench --load``)."""
 
 
-def model_available(path: Path = MODEL_DIR) -> bool:
-    return (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
-
-
 class SpanReader:
     name = "span"
 
@@ -111,45 +107,17 @@ class SpanReader:
         """Load the extractive-QA model in ``model_dir`` (any transformers checkpoint:
         BERT, RoBERTa, MPNet, DeBERTa) and its abstention, fitted beside it
         (``abstention.json``) unless ``calibration`` is given."""
-        model_dir = Path(model_dir)
-        if not model_available(model_dir):
-            raise CiteQAError(
-                f"no span reader model at {model_dir} (it needs model.safetensors and"
-                " tokenizer.json); train one with citeqa train-reader"
-            )
-        fitted = model_dir / CALIBRATION
-        if calibration is None and not fitted.exists():
-            raise CiteQAError(
-                f"the reader at {model_dir} has no fitted abstention ({CALIBRATION});"
-                f" fit one with: citeqa fit-abstention --reader-model {model_dir}"
-                f" --out {model_dir} --squad SQUAD-TRAIN.json --qa-set QA.jsonl"
-            )
         import torch
 
         from citeqa.bert import span_logits  # torch loads only when a model does
-        from citeqa.bert_load import load_qa
-        from citeqa.bert_tokens import BertTokens
 
         self.settings = settings
-        self.calibration = calibration or Calibration.load(fitted)
-        try:
-            self.tokenizer = BertTokens(model_dir)  # transformers' fast tokenizer, without it
-            model = load_qa(model_dir) or _transformers_model(model_dir)
-        except Exception as exc:  # tokenizers raises a bare Exception for a bad file
-            raise CiteQAError(
-                f"{model_dir} is not a transformers extractive-QA model folder: {exc}"
-            ) from None
-        # The tokenizer gives every model token types; MPNet's takes none.
-        self._token_types = _takes_token_types(model)
-        # Native bf16 only: oneDNN's own check (``_is_mkldnn_bf16_supported``) also passes
-        # on plain AVX512, where bf16 is emulated and slower than fp32.
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-        self._bf16 = settings.bf16 and native
-        if self._bf16:
-            for layer in model.modules():
-                if isinstance(layer, torch.nn.Linear):
-                    layer.to(torch.bfloat16)
-        self.model = model.eval()
+        folder = ReaderFolder.load(Path(model_dir), calibration, bf16=settings.bf16)
+        self.calibration = folder.calibration
+        self.tokenizer = folder.tokenizer
+        self._token_types = folder.token_types
+        self._bf16 = folder.bf16
+        self.model = folder.model
         self._torch = torch
         self._span_logits = span_logits
         # Every pass runs in one worker thread, over whatever questions are waiting: each
@@ -274,7 +242,7 @@ class SpanReader:
         torch = self._torch
         bf16 = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16)
         with torch.inference_mode(), bf16:
-            inputs = enc.inputs if self._token_types else _without_token_types(enc.inputs)
+            inputs = enc.inputs if self._token_types else without_token_types(enc.inputs)
             start_logits, end_logits = self._span_logits(self.model, inputs)
         starts, ends = start_logits.float().numpy(), end_logits.float().numpy()
         per: list[list[Window]] = [[] for _ in pairs]
@@ -339,29 +307,3 @@ def _with_reads(
             margin = guess.score - min(g.null_score for g, _ in own)
             reads.append(PassageRead(hit.passage.id, hit.passage.text[a:b], margin, read_in))
     return replace(reading, reads=tuple(reads))
-
-
-def _transformers_model(model_dir: Path) -> Any:
-    """A model that ``bert_load`` does not build, loaded by transformers."""
-    import torch
-    from transformers import AutoModelForQuestionAnswering
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-    return AutoModelForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32)
-
-
-def _takes_token_types(model: Any) -> bool:
-    """Whether ``model`` reads token types: citeqa's own BERT does, as does any
-    transformers model whose forward pass names them."""
-    import inspect
-
-    from citeqa.bert_load import BertQA
-
-    return (
-        isinstance(model, BertQA) or "token_type_ids" in inspect.signature(model.forward).parameters
-    )
-
-
-def _without_token_types(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in inputs.items() if k != "token_type_ids"}

@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from functools import partial
 
     from citeqa.answer.abstain import UNFITTED
-    from citeqa.answer.span_reader import MODEL_DIR, SpanReader, SpanSettings
+    from citeqa.answer.reader_model import MODEL_DIR
+    from citeqa.answer.span_reader import SpanReader, SpanSettings
     from citeqa.evaluation import squad_eval
     from citeqa.evaluation.qa_set import load_qa_set
     from citeqa.evaluation.squad import (

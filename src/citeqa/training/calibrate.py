@@ -124,7 +124,7 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def write(calibration: abstain.Calibration, model_dir: Path) -> Path:
-    from citeqa.answer.span_reader import CALIBRATION
+    from citeqa.answer.reader_model import CALIBRATION
 
     path = model_dir / CALIBRATION
     calibration.save(path)

@@ -1,0 +1,106 @@
+"""A span reader's model folder: its weights, tokenizer and fitted abstention, loaded for
+any extractive-QA architecture.
+
+A plain BERT (the packaged reader) loads through citeqa's own modules (``bert_load``), with
+no transformers import; any other architecture (RoBERTa, MPNet, DeBERTa) through
+transformers. Both read the folder's ``tokenizer.json`` the way transformers' fast
+tokenizer does (``bert_tokens``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from citeqa.answer.abstain import Calibration
+from citeqa.errors import CiteQAError
+
+MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "reader"
+CALIBRATION = "abstention.json"
+
+
+def model_available(path: Path = MODEL_DIR) -> bool:
+    return (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+
+
+@dataclass(frozen=True)
+class ReaderFolder:
+    model: Any
+    """In eval mode; its Linear layers in bf16 when ``bf16``."""
+    tokenizer: Any
+    """A ``bert_tokens.BertTokens``."""
+    calibration: Calibration
+    token_types: bool
+    """Whether the model takes token types (MPNet's does not)."""
+    bf16: bool
+
+    @classmethod
+    def load(cls, folder: Path, calibration: Calibration | None, *, bf16: bool) -> ReaderFolder:
+        """The reader in ``folder``, with ``calibration`` or else the abstention fitted
+        beside it, and bf16 where asked and the CPU has it natively."""
+        if not model_available(folder):
+            raise CiteQAError(
+                f"no span reader model at {folder} (it needs model.safetensors and"
+                " tokenizer.json); train one with citeqa train-reader"
+            )
+        fitted = folder / CALIBRATION
+        if calibration is None and not fitted.exists():
+            raise CiteQAError(
+                f"the reader at {folder} has no fitted abstention ({CALIBRATION});"
+                f" fit one with: citeqa fit-abstention --reader-model {folder}"
+                f" --out {folder} --squad SQUAD-TRAIN.json --qa-set QA.jsonl"
+            )
+        import torch
+
+        from citeqa.bert_load import load_qa
+        from citeqa.bert_tokens import BertTokens
+
+        try:
+            tokenizer = BertTokens(folder)  # transformers' fast tokenizer, without it
+            model = load_qa(folder) or _transformers_model(folder)
+        except Exception as exc:  # tokenizers raises a bare Exception for a bad file
+            raise CiteQAError(
+                f"{folder} is not a transformers extractive-QA model folder: {exc}"
+            ) from None
+        # Native bf16 only: oneDNN's own check (``_is_mkldnn_bf16_supported``) also passes
+        # on plain AVX512, where bf16 is emulated and slower than fp32.
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        bf16 = bf16 and native
+        if bf16:
+            for layer in model.modules():
+                if isinstance(layer, torch.nn.Linear):
+                    layer.to(torch.bfloat16)
+        return cls(
+            model.eval(),
+            tokenizer,
+            calibration or Calibration.load(fitted),
+            _takes_token_types(model),
+            bf16,
+        )
+
+
+def without_token_types(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if k != "token_type_ids"}
+
+
+def _transformers_model(folder: Path) -> Any:
+    """A model that ``bert_load`` does not build, loaded by transformers."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    return AutoModelForQuestionAnswering.from_pretrained(str(folder), dtype=torch.float32)
+
+
+def _takes_token_types(model: Any) -> bool:
+    """Whether ``model`` reads token types: citeqa's own BERT does, as does any
+    transformers model whose forward pass names them (the tokenizer gives them to all)."""
+    import inspect
+
+    from citeqa.bert_load import BertQA
+
+    return (
+        isinstance(model, BertQA) or "token_type_ids" in inspect.signature(model.forward).parameters
+    )
