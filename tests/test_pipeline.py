@@ -11,6 +11,7 @@ import pytest
 
 import citeqa.pipeline as pipeline
 from citeqa import QA, Answer
+from citeqa.answer.cite import states
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.errors import IndexMissingError, IndexStaleError, InvalidQuestionError
 from citeqa.index.build import build_index
@@ -341,7 +342,7 @@ def test_a_corpus_of_stopwords_only_loads_and_answers(tmp_path: Path) -> None:
 def test_a_passage_states_an_answer_only_as_whole_words(
     passage: str, answer: str, stated: bool
 ) -> None:
-    assert pipeline.states(passage, answer) is stated
+    assert states(passage, answer) is stated
 
 
 def test_a_slow_load_holds_up_no_other_index(monkeypatch: pytest.MonkeyPatch, qa: QA) -> None:

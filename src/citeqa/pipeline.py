@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pathlib import Path
 from citeqa import explain as tracing
 from citeqa import paths
 from citeqa.answer.abstain import Calibration
+from citeqa.answer.cite import citation, cited_answer, states
 from citeqa.answer.read import Reader, Reading
 from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
 from citeqa.answer.retrieve import RetrievalSettings, Retriever
@@ -28,7 +28,7 @@ from citeqa.index.build import build_index
 from citeqa.index.embed import Embedder, MiniLMEmbedder
 from citeqa.index.freshness import staleness
 from citeqa.index.store import LoadedIndex, load_index
-from citeqa.types import EMPTY_CITATION, Answer, Citation, Hit
+from citeqa.types import EMPTY_CITATION, Answer, Hit
 
 MAX_QUESTION_CHARS = 1000
 
@@ -193,7 +193,7 @@ class QA:
     ) -> tuple[Answer, list[Hit], Reading | None, tracing.QuestionWords]:
         hits, reading = self.read(question, top_k, sources=sources)
         words = tracing.question_words(question, self.index.lexicon)
-        related = [_citation(h, self.index) for h in hits]
+        related = [citation(h, self.index) for h in hits]
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
             reason = tracing.verdict(words, reading, False).reason
@@ -201,7 +201,7 @@ class QA:
                 asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related, reason=reason
             )
             return answer, hits, reading, words
-        return _answer(asked, reading, hits, related, self.index), hits, reading, words
+        return cited_answer(asked, reading, hits, related, self.index), hits, reading, words
 
     def read(
         self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None
@@ -215,68 +215,9 @@ class QA:
         return hits, reading
 
 
-def _answer(
-    question: str,
-    reading: Reading,
-    hits: list[Hit],
-    related: list[Citation],
-    index: LoadedIndex,
-) -> Answer:
-    passage = reading.hit.passage
-    text = reading.text
-    sentence = Citation(
-        source=passage.source,
-        title=passage.title,
-        passage_id=passage.id,
-        start=reading.sentence.start,
-        end=reading.sentence.end,
-        text=reading.sentence.text,
-        score=reading.confidence,
-        page=index.page_at(passage.source, reading.sentence.start),
-    )
-    # Evidence first: the answer's passage, then any other passage stating the same text.
-    citations = [_citation(reading.hit, index)]
-    citations += [
-        _citation(h, index) for h in hits if h is not reading.hit and states(h.passage.text, text)
-    ]
-    return Answer(
-        question=question,
-        text=text,
-        abstained=False,
-        score=reading.confidence,
-        source=passage.source,
-        start=reading.start,
-        end=reading.end,
-        sentence=sentence,
-        citations=citations,
-        related=related,
-        page=index.page_at(passage.source, reading.start),
-    )
-
-
 def _check_top_k(top_k: object) -> None:
     if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
-
-
-def states(passage: str, answer: str) -> bool:
-    """Whether ``passage`` has ``answer`` as whole words: "2019" is not in "20190", nor
-    "Ma" in "Mayor"."""
-    return where_stated(passage, answer) is not None
-
-
-def where_stated(passage: str, answer: str) -> tuple[int, int] | None:
-    """Where ``passage`` first has ``answer`` as whole words (as ``states`` reads it)."""
-    before = r"(?<!\w)" if re.match(r"\w", answer) else ""
-    after = r"(?!\w)" if re.search(r"\w$", answer) else ""
-    found = re.search(before + re.escape(answer) + after, passage)
-    return found.span() if found else None
-
-
-def _citation(hit: Hit, index: LoadedIndex) -> Citation:
-    p = hit.passage
-    page = index.page_at(p.source, p.start)
-    return Citation(p.source, p.title, p.id, p.start, p.end, p.text, hit.score, page)
 
 
 def checked_index(index_dir: Path | str | None, embedder: Embedder) -> LoadedIndex:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from citeqa.answer.cite import where_stated
 from citeqa.errors import CiteQAError, InvalidQuestionError
 from citeqa.explain import Trace
-from citeqa.pipeline import where_stated
 from citeqa.trace_text import trace_lines
 from citeqa.types import Answer, Citation
 
