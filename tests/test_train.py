@@ -48,13 +48,15 @@ def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     metrics = train(config)
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert state["step"] == 2 and [h["step"] for h in state["history"]] == [1, 2]
-    # resuming with a setting that changes the batches or the learning-rate schedule is
-    # refused, naming it
+    # resuming with a setting that changes the batches is refused, naming it
     with pytest.raises(CiteQAError, match=r"batch_size 4 -> 8"):
         train(dataclasses.replace(config, batch_size=8), resume=True)
-    with pytest.raises(CiteQAError, match=r"max_steps 2 -> 3"):
-        train(dataclasses.replace(config, max_steps=3), resume=True)
     assert torch.load(tmp_path / "checkpoint.pt", weights_only=False)["step"] == 2
+    # another step count goes on from the checkpoint, its schedule ending at the new total
+    train(dataclasses.replace(config, max_steps=3), resume=True)
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 3 and [h["step"] for h in state["history"]] == [1, 2, 3]
+    assert state["optimizer"]["param_groups"][0]["lr"] == 0.0
     sample = metrics[SAMPLE.stem]
     assert sample["questions"] > 0 and 0.0 <= sample["f1"] <= 100.0
 
@@ -172,11 +174,11 @@ def test_a_checkpoint_that_did_not_record_a_setting_resumes_at_its_default(
     from citeqa.training.checkpoint import check_recipe, recipe
 
     config = TrainConfig(squad=str(SAMPLE), out=str(tmp_path))
-    older = {k: v for k, v in recipe(config).items() if k != "max_steps"}
+    older = {k: v for k, v in recipe(config).items() if k != "stride"}
     check_recipe(tmp_path / "checkpoint.pt", {"recipe": older}, config)
-    with pytest.raises(CiteQAError, match=r"max_steps 0 -> 5"):
+    with pytest.raises(CiteQAError, match=r"stride 128 -> 64"):
         check_recipe(
-            tmp_path / "checkpoint.pt", {"recipe": older}, dataclasses.replace(config, max_steps=5)
+            tmp_path / "checkpoint.pt", {"recipe": older}, dataclasses.replace(config, stride=64)
         )
 
 

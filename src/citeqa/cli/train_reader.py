@@ -50,7 +50,10 @@ def add(sub: Any) -> None:
         "--max-steps",
         type=int,
         default=0,
-        help="train this many steps, the learning rate's schedule fitted to them (0: all epochs)",
+        help=(
+            "train this many steps, the learning rate's schedule fitted to them (0: all"
+            " epochs); with --resume, a new count rebuilds the schedule from where it stopped"
+        ),
     )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--init", type=Path, help="a saved reader to continue training from")

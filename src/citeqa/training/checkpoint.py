@@ -39,9 +39,10 @@ def save(
     os.replace(tmp, path)
 
 
-NOT_RECIPE = ("out", "threads", "checkpoint_every", "val_limit")
-"""Settings a run may resume with changed: none of them changes which batch a step is or
-its learning rate. ``max_steps`` does: the schedule's warm-up and decay fit the steps."""
+NOT_RECIPE = ("out", "threads", "checkpoint_every", "val_limit", "max_steps")
+"""Settings a run may resume with changed. None of them changes which batch a step is.
+``max_steps`` changes the learning rate from the resumed step on: the schedule is rebuilt
+for the new total, so a long run cut short still decays to zero at its new last step."""
 
 
 def recipe(config: TrainConfig) -> dict[str, Any]:
