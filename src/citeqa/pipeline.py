@@ -19,7 +19,7 @@ from citeqa import paths
 from citeqa.answer.abstain import Calibration
 from citeqa.answer.cite import citation, cited_answer, states
 from citeqa.answer.read import Reader, Reading
-from citeqa.answer.readers import DEFAULT_READER, make_reader, threshold_of
+from citeqa.answer.readers import DEFAULT_READER, calibration_of, make_reader, threshold_of
 from citeqa.answer.retrieve import RetrievalSettings, Retriever
 from citeqa.answer.sentence_reader import SentenceReader
 from citeqa.errors import IndexFolderError, IndexStaleError, InvalidQuestionError
@@ -179,7 +179,7 @@ class QA:
             reading=steps,
             abstention=tracing.abstention(
                 reading,
-                getattr(self.reader, "calibration", None),
+                calibration_of(self.reader, reading),
                 self.policy.min_confidence,
                 not answer.abstained,
             ),

@@ -71,6 +71,9 @@ class Reading:
     evidence: Evidence
     reads: tuple[PassageRead, ...] = ()
     """Each passage the reader read, in retrieval order."""
+    model: str = ""
+    """Which of a cascade's readers gave it (``cascade.FAST`` or ``LARGE``); "" when a
+    single reader did."""
 
     @property
     def text(self) -> str:

@@ -13,15 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from citeqa.answer import adapter
 from citeqa.answer.abstain import Calibration
 from citeqa.errors import CiteQAError
 
 MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "reader"
+LARGE_DIR = MODEL_DIR.with_name("reader-large")
+"""LoRA adapters and a span head over all-mpnet-base-v2, installed apart (``bases.py``)."""
 CALIBRATION = "abstention.json"
 
 
 def model_available(path: Path = MODEL_DIR) -> bool:
-    return (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+    """Whether ``path`` holds a reader: a whole model, or LoRA adapters over a base
+    (``adapter.py``), which may still have to be assembled."""
+    whole = (path / "model.safetensors").exists() and (path / "tokenizer.json").exists()
+    return whole or adapter.is_adapter(path)
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class ReaderFolder:
         if not model_available(folder):
             raise CiteQAError(
                 f"no span reader model at {folder} (it needs model.safetensors and"
-                " tokenizer.json); train one with citeqa train-reader"
+                " tokenizer.json, or LoRA adapters); train one with citeqa train-reader"
             )
         fitted = folder / CALIBRATION
         if calibration is None and not fitted.exists():
@@ -57,8 +63,13 @@ class ReaderFolder:
         from citeqa.bert_tokens import BertTokens
 
         try:
-            tokenizer = BertTokens(folder)  # transformers' fast tokenizer, without it
-            model = load_qa(folder) or _transformers_model(folder)
+            if adapter.is_adapter(folder):
+                model, tokenizer = _adapted(folder)
+            else:
+                tokenizer = BertTokens(folder)  # transformers' fast tokenizer, without it
+                model = load_qa(folder) or _transformers_model(folder)
+        except CiteQAError:
+            raise
         except Exception as exc:  # tokenizers raises a bare Exception for a bad file
             raise CiteQAError(
                 f"{folder} is not a transformers extractive-QA model folder: {exc}"
@@ -92,6 +103,23 @@ def _transformers_model(folder: Path) -> Any:
 
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     return AutoModelForQuestionAnswering.from_pretrained(str(folder), dtype=torch.float32)
+
+
+def _adapted(folder: Path) -> tuple[Any, Any]:
+    """The reader that ``folder``'s adapters make of their base, and the base's tokenizer."""
+    import torch
+    from transformers import AutoConfig, AutoModelForQuestionAnswering
+    from transformers.utils import logging as hf_logging
+
+    from citeqa.bert_tokens import BertTokens
+
+    base = adapter.base_folder(adapter.AdapterConfig.read(folder))
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    config = AutoConfig.from_pretrained(str(base))
+    model = AutoModelForQuestionAnswering.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
+    keys, prefix = set(model.state_dict()), model.base_model_prefix + "."
+    model.load_state_dict(adapter.merged_weights(folder, base, keys, prefix), strict=True)
+    return model, BertTokens(base)
 
 
 def _takes_token_types(model: Any) -> bool:

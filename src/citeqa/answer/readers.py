@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from citeqa.answer.abstain import Calibration
-    from citeqa.answer.read import Reader
+    from citeqa.answer.read import Reader, Reading
     from citeqa.index.store import LoadedIndex
 
-READERS = ("span", "sentence")
+READERS = ("span", "large", "cascade", "sentence")
 DEFAULT_READER = "span"
 """The span reader scores best on the seeds test split and on SQuAD (docs/quality.md).
 The sentence reader needs no model: a baseline for ``citeqa eval``, and the source of the
@@ -25,6 +25,14 @@ span reader's retrieval evidence (``sentence_reader.py``)."""
 # dev --reader sentence`).
 THRESHOLDS = {"sentence": 0.25}
 
+SPAN_READERS = ("span", "large")
+"""The fast span reader (MiniLM) and the large one (MPNet-base with LoRA adapters), each
+alone; ``--reader-model`` replaces either's model."""
+
+SURE = 0.8
+"""The cascade's bar: a fast answer at least this confident stands, anything else goes to
+the large reader (``cascade.py``)."""
+
 
 def threshold_of(reader: Reader) -> float:
     """The reader's abstention threshold: fitted with its calibration for the span reader
@@ -35,6 +43,15 @@ def threshold_of(reader: Reader) -> float:
     return THRESHOLDS.get(reader.name, 0.5)
 
 
+def calibration_of(reader: Reader, reading: Reading | None) -> Calibration | None:
+    """The abstention that gave ``reading`` its confidence, for the trace: a cascade's
+    depends on which of its readers answered."""
+    pick = getattr(reader, "calibration_for", None)
+    if pick is not None and reading is not None:
+        return pick(reading)  # type: ignore[no-any-return]
+    return getattr(reader, "calibration", None)
+
+
 def make_reader(
     name: str,
     index: LoadedIndex,
@@ -43,19 +60,31 @@ def make_reader(
 ) -> Reader:
     """Reader ``name`` over ``index``; the span reader with the model in ``model_dir``
     (default: the packaged one) and ``calibration`` (default: the one beside the model)."""
-    if model_dir is not None and name != "span":
-        raise ValueError(f"a reader model folder is for the span reader, not the {name} reader")
-    if calibration is not None and name != "span":
-        raise ValueError(f"a calibration is for the span reader, not the {name} reader")
+    if model_dir is not None and name not in SPAN_READERS:
+        raise ValueError(f"a reader model folder is for a span reader, not the {name} reader")
+    if calibration is not None and name not in SPAN_READERS:
+        raise ValueError(f"a calibration is for a span reader, not the {name} reader")
     if name == "sentence":
         from citeqa.answer.sentence_reader import SentenceReader
 
         return SentenceReader(index)
-    if name == "span":
-        from citeqa.answer.reader_model import MODEL_DIR
-        from citeqa.answer.span_reader import SpanReader
+    from citeqa.answer.reader_model import LARGE_DIR, MODEL_DIR
+    from citeqa.answer.span_reader import SpanReader
 
+    if name in SPAN_READERS:
+        default = MODEL_DIR if name == "span" else LARGE_DIR
         return SpanReader(
-            index, model_dir if model_dir is not None else MODEL_DIR, calibration=calibration
+            index, model_dir if model_dir is not None else default, calibration=calibration
+        )
+    if name == "cascade":
+        from citeqa.answer.abstain import Calibration
+        from citeqa.answer.cascade import CascadeReader
+        from citeqa.answer.reader_model import CALIBRATION
+
+        return CascadeReader(
+            SpanReader(index, MODEL_DIR),
+            lambda: SpanReader(index, LARGE_DIR),
+            Calibration.load(LARGE_DIR / CALIBRATION),
+            SURE,
         )
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")

@@ -83,14 +83,33 @@ def export(
     import copy
 
     dest.mkdir(parents=True, exist_ok=True)
+    training = json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"
     if config.lora_rank:
-        model.save_pretrained(dest / "adapter", safe_serialization=True)
+        _save_adapter(model, dest / "adapter", config)
+        (dest / "adapter" / "training.json").write_text(training)
         copy.deepcopy(model).merge_and_unload().half().save_pretrained(
             dest, safe_serialization=True
         )
     else:
         copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
     tokenizer.save_pretrained(dest)
-    (dest / "training.json").write_text(
-        json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"
-    )
+    (dest / "training.json").write_text(training)
+
+
+def _save_adapter(model: Any, dest: Path, config: TrainConfig) -> None:
+    """PEFT's adapter folder, in fp16, naming as its base what ``answer/adapter.py``
+    finds again on another machine: the base's hub id when citeqa assembles it, else the
+    folder it was trained from."""
+    from safetensors.torch import load_file, save_file
+
+    from citeqa.answer import adapter
+    from citeqa.bases import MPNET
+
+    model.save_pretrained(dest, safe_serialization=True)
+    weights = load_file(dest / adapter.WEIGHTS)
+    save_file({k: v.half().contiguous() for k, v in weights.items()}, dest / adapter.WEIGHTS)
+    settings = json.loads((dest / adapter.CONFIG).read_text(encoding="utf-8"))
+    if config.base == "mpnet" and not config.init:
+        settings["base_model_name_or_path"] = MPNET.hub_id
+    (dest / adapter.CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
+    (dest / "README.md").unlink(missing_ok=True)  # PEFT's blank model card

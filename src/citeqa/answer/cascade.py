@@ -1,0 +1,76 @@
+"""Two span readers in a cascade: the fast one reads every question, and the large one
+reads only those the fast one is not sure of.
+
+The fast reader (MiniLM, 22M parameters) answers a question phrased near its text in
+about 40 ms; the large one (MPNet-base with LoRA adapters, 110M) reads paraphrase far
+better, at about seven times the cost. A fast answer whose calibrated confidence reaches
+``sure`` stands; anything else, a fast abstention included, goes to the large reader,
+whose own fitted abstention then decides. ``sure`` is never below the large reader's
+threshold, so one threshold (the large reader's) decides every answer. The large model
+loads on the first question that needs it: a ``citeqa ask`` the fast reader is sure of
+never pays for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from citeqa.answer.abstain import Calibration
+from citeqa.answer.read import PassageRead, Reader, Reading
+from citeqa.types import Hit
+
+FAST = "fast"
+LARGE = "large"
+
+
+class CascadeReader:
+    name = "cascade"
+
+    def __init__(
+        self,
+        fast: Reader,
+        large: Callable[[], Reader],
+        large_calibration: Calibration,
+        sure: float,
+    ) -> None:
+        """``large`` makes the large reader, whose abstention is ``large_calibration``;
+        it is called once, on the first question that reaches it."""
+        self.fast = fast
+        self._make_large = large
+        self._large: Reader | None = None
+        self._loading = threading.Lock()
+        self.calibration = large_calibration
+        """The abstention whose threshold decides: the large reader's."""
+        self.sure = max(sure, large_calibration.threshold)
+
+    @property
+    def large(self) -> Reader:
+        with self._loading:
+            if self._large is None:
+                self._large = self._make_large()
+            return self._large
+
+    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+        quick = self.fast.read(question, query, hits)
+        if quick is not None and quick.confidence >= self.sure:
+            return replace(quick, model=FAST, reads=_labelled(quick, FAST))
+        slow = self.large.read(question, query, hits)
+        if slow is None:
+            return None
+        reads = (_labelled(quick, FAST) if quick is not None else ()) + _labelled(slow, LARGE)
+        return replace(slow, model=LARGE, reads=reads)
+
+    def calibration_for(self, reading: Reading) -> Calibration | None:
+        """The abstention that gave ``reading`` its confidence: the fast reader's for its
+        answers, the large reader's for the rest."""
+        if reading.model == FAST:
+            return getattr(self.fast, "calibration", None)
+        return self.calibration
+
+
+def _labelled(reading: Reading, model: str) -> tuple[PassageRead, ...]:
+    return tuple(replace(r, read_in=f"{model} reader, {r.read_in}") for r in reading.reads)

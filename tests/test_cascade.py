@@ -1,0 +1,90 @@
+"""The cascade's decision, both ways (``answer/cascade.py``), with stand-in readers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from citeqa.answer.abstain import FEATURES, Calibration
+from citeqa.answer.cascade import FAST, LARGE, CascadeReader
+from citeqa.answer.read import ONE_PASS, Evidence, PassageRead, Reading
+from citeqa.types import Hit, Passage, Sentence
+
+TEXT = "Alibaba will invest HK$5 billion. TVB signed too."
+SENTENCE = Sentence("a.txt", 0, 33, TEXT[:33])
+HIT = Hit(Passage("a-0", "a", "a.txt", "A", 0, len(TEXT), TEXT, (SENTENCE,)), 0.9)
+QUERY = np.zeros(3, dtype=np.float32)
+
+
+def _reading(confidence: float, span: str) -> Reading:
+    start = TEXT.index(span)
+    read = PassageRead(HIT.passage.id, span, 1.0, ONE_PASS)
+    evidence = Evidence("money", True, 0.5, 0.5, 0.0, "")
+    return Reading(HIT, SENTENCE, start, start + len(span), confidence, evidence, (read,))
+
+
+class Stand:
+    """A reader that gives one reading and counts its questions."""
+
+    def __init__(self, name: str, reading: Reading | None, threshold: float = 0.5) -> None:
+        self.name = name
+        self.reading = reading
+        self.calibration = Calibration((0.0,) * len(FEATURES), 0.0, threshold)
+        self.asked = 0
+
+    def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
+        self.asked += 1
+        return self.reading
+
+
+def _cascade(fast: Stand, large: Stand, sure: float) -> tuple[CascadeReader, list[int]]:
+    made: list[int] = []
+
+    def make() -> Stand:
+        made.append(1)
+        return large
+
+    return CascadeReader(fast, make, large.calibration, sure), made
+
+
+def test_a_sure_fast_answer_stands_and_the_large_model_never_loads() -> None:
+    fast = Stand("span", _reading(0.9, "HK$5 billion"))
+    large = Stand("large", _reading(0.7, "Alibaba"))
+    cascade, made = _cascade(fast, large, sure=0.8)
+    reading = cascade.read("How much?", QUERY, [HIT])
+    assert reading is not None and reading.text == "HK$5 billion"
+    assert reading.model == FAST and not made and large.asked == 0
+    assert [r.read_in for r in reading.reads] == [f"fast reader, {ONE_PASS}"]
+    assert cascade.calibration_for(reading) is fast.calibration
+
+
+@pytest.mark.parametrize("fast_reading", [_reading(0.79, "HK$5 billion"), None])
+def test_an_unsure_or_empty_fast_reading_goes_to_the_large_reader(
+    fast_reading: Reading | None,
+) -> None:
+    fast = Stand("span", fast_reading)
+    large = Stand("large", _reading(0.3, "Alibaba"))
+    cascade, made = _cascade(fast, large, sure=0.8)
+    for _ in range(2):
+        reading = cascade.read("Who?", QUERY, [HIT])
+        # the large reader's answer, even when less confident: its abstention decides
+        assert reading is not None and reading.text == "Alibaba" and reading.model == LARGE
+    assert made == [1] and large.asked == 2  # loaded once
+    assert [r.read_in for r in reading.reads] == [
+        *([f"fast reader, {ONE_PASS}"] if fast_reading else []),
+        f"large reader, {ONE_PASS}",
+    ]
+    assert cascade.calibration_for(reading) is large.calibration
+
+
+def test_the_bar_is_never_below_the_large_readers_threshold() -> None:
+    """Else a fast answer could stand at a confidence the large reader's threshold, the
+    one the policy applies, would refuse."""
+    fast = Stand("span", _reading(0.6, "HK$5 billion"))
+    large = Stand("large", _reading(0.9, "Alibaba"), threshold=0.7)
+    cascade, _ = _cascade(fast, large, sure=0.5)
+    assert cascade.sure == 0.7
+    reading = cascade.read("How much?", QUERY, [HIT])
+    assert reading is not None and reading.model == LARGE
