@@ -1,9 +1,9 @@
 """A span reader's model folder: its weights, tokenizer and fitted abstention, loaded for
 any extractive-QA architecture.
 
-A plain BERT (the packaged reader) loads through citeqa's own modules (``bert_load``), with
-no transformers import; any other architecture (RoBERTa, MPNet, DeBERTa) through
-transformers. Both read the folder's ``tokenizer.json`` the way transformers' fast
+A plain BERT (the packaged reader) or an MPNet loads through citeqa's own modules
+(``bert_load``, ``mpnet``), with no transformers import; any other architecture (RoBERTa,
+DeBERTa) through transformers. Both read the folder's ``tokenizer.json`` the way transformers' fast
 tokenizer does (``bert_tokens``).
 """
 
@@ -55,10 +55,11 @@ class ReaderFolder:
 
         from citeqa.bert_load import load_qa
         from citeqa.bert_tokens import BertTokens
+        from citeqa.mpnet import load_qa as mpnet_load_qa
 
         try:
             tokenizer = BertTokens(folder)  # transformers' fast tokenizer, without it
-            model = load_qa(folder) or _transformers_model(folder)
+            model = load_qa(folder) or mpnet_load_qa(folder) or _transformers_model(folder)
         except Exception as exc:  # tokenizers raises a bare Exception for a bad file
             raise CiteQAError(
                 f"{folder} is not a transformers extractive-QA model folder: {exc}"
@@ -85,7 +86,7 @@ def without_token_types(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _transformers_model(folder: Path) -> Any:
-    """A model that ``bert_load`` does not build, loaded by transformers."""
+    """A model that neither ``bert_load`` nor ``mpnet`` builds, loaded by transformers."""
     import torch
     from transformers import AutoModelForQuestionAnswering
     from transformers.utils import logging as hf_logging
@@ -95,12 +96,16 @@ def _transformers_model(folder: Path) -> Any:
 
 
 def _takes_token_types(model: Any) -> bool:
-    """Whether ``model`` reads token types: citeqa's own BERT does, as does any
-    transformers model whose forward pass names them (the tokenizer gives them to all)."""
+    """Whether ``model`` reads token types: citeqa's own BERT does and its MPNet does not,
+    and a transformers model does when its forward pass names them (the tokenizer gives
+    them to all)."""
     import inspect
 
     from citeqa.bert_load import BertQA
+    from citeqa.mpnet import MPNetQA
 
+    if isinstance(model, MPNetQA):
+        return False
     return (
         isinstance(model, BertQA) or "token_type_ids" in inspect.signature(model.forward).parameters
     )
