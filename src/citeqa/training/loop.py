@@ -87,7 +87,9 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
         if "rng" in state:  # dropout goes on where it stopped, not from the seed again
             torch.set_rng_state(state["rng"])
         step, history = state["step"], state["history"]
-        log.info("resumed at step %d; the learning rate decays to zero at step %d", step, plan.total)
+        log.info(
+            "resumed at step %d; the learning rate decays to zero at step %d", step, plan.total
+        )
     _fit(config, plan, model, tokenizer, (optimizer, scheduler), ckpt, step, history)
     metrics = _validate(config, plan, model, tokenizer)
     export(model, tokenizer, out / "final", config, metrics)
