@@ -79,6 +79,20 @@ def test_the_pass_gives_transformers_logits_on_a_padded_batch(tmp_path: Path) ->
         )
 
 
+def test_every_distance_falls_in_transformers_bucket() -> None:
+    """Past 8 tokens the bucket is a truncated logarithm: a rounding apart at 16, 32 or 64
+    would move a distance to its neighbour's bucket."""
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+    tokens = 600
+    table = torch.arange(32, dtype=torch.float32)[:, None]  # a bias that is its bucket
+    ours = mpnet._attention_bias(table, tokens)[0, 0].long()
+    position = torch.arange(tokens)
+    theirs = MPNetEncoder.relative_position_bucket(position[None, :] - position[:, None])
+    assert torch.equal(ours, theirs)
+    assert ours.unique().numel() == 31  # every bucket but "0 tokens after the query"
+
+
 def test_in_bf16_as_the_reader_runs_it_the_logits_stay_close(tmp_path: Path) -> None:
     """Linear weights cast to bf16 as ``ReaderFolder`` casts them, the pass under autocast."""
     theirs = _tiny(tmp_path)
