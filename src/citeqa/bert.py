@@ -7,8 +7,9 @@ preparation, a signature check per layer). This pass calls the same Linear, Laye
 embedding modules in the same order, with the same weights and ``scaled_dot_product_attention``,
 and returns the same hidden states (tests compare them with the transformers pass).
 Anything it does not cover (another architecture, relative positions, another activation)
-goes through the transformers pass instead. ``bert_load.py`` loads the same modules from a
-model folder without transformers.
+goes through the transformers pass instead, except citeqa's own MPNet reader, whose pass is
+``mpnet.py``'s. ``bert_load.py`` loads the same modules from a model folder without
+transformers.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ def hidden_states(bert: Any, enc: Mapping[str, torch.Tensor]) -> torch.Tensor:
 
 def span_logits(model: Any, enc: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """A question-answering model's start and end logits, (batch, tokens) each."""
+    from citeqa import mpnet
+
+    if isinstance(model, mpnet.MPNetQA):
+        return mpnet.span_logits(model, enc)
     bert = getattr(model, "bert", None)
     if bert is None or not supports(bert):
         out = model(**enc)

@@ -1,9 +1,9 @@
 """A span reader's model folder: its weights, tokenizer and fitted abstention, loaded for
 any extractive-QA architecture.
 
-A plain BERT (the packaged reader) loads through citeqa's own modules (``bert_load``), with
-no transformers import; any other architecture (RoBERTa, MPNet, DeBERTa) through
-transformers. Both read the folder's ``tokenizer.json`` the way transformers' fast
+A plain BERT (the packaged reader) or an MPNet loads through citeqa's own modules
+(``bert_load``, ``mpnet``), with no transformers import; any other architecture (RoBERTa,
+DeBERTa) through transformers. Both read the folder's ``tokenizer.json`` the way transformers' fast
 tokenizer does (``bert_tokens``).
 """
 
@@ -61,13 +61,14 @@ class ReaderFolder:
 
         from citeqa.bert_load import load_qa
         from citeqa.bert_tokens import BertTokens
+        from citeqa.mpnet import load_qa as mpnet_load_qa
 
         try:
             if adapter.is_adapter(folder):
                 model, tokenizer = _adapted(folder)
             else:
                 tokenizer = BertTokens(folder)  # transformers' fast tokenizer, without it
-                model = load_qa(folder) or _transformers_model(folder)
+                model = load_qa(folder) or mpnet_load_qa(folder) or _transformers_model(folder)
         except CiteQAError:
             raise
         except Exception as exc:  # tokenizers raises a bare Exception for a bad file
@@ -96,7 +97,7 @@ def without_token_types(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _transformers_model(folder: Path) -> Any:
-    """A model that ``bert_load`` does not build, loaded by transformers."""
+    """A model that neither ``bert_load`` nor ``mpnet`` builds, loaded by transformers."""
     import torch
     from transformers import AutoModelForQuestionAnswering
     from transformers.utils import logging as hf_logging
@@ -106,14 +107,24 @@ def _transformers_model(folder: Path) -> Any:
 
 
 def _adapted(folder: Path) -> tuple[Any, Any]:
-    """The reader that ``folder``'s adapters make of their base, and the base's tokenizer."""
+    """The reader that ``folder``'s adapters make of their base, and the base's tokenizer:
+    citeqa's own MPNet (``mpnet.py``) when the base is one, else transformers' model."""
+    import json
+
+    from citeqa import mpnet
+    from citeqa.bert_tokens import BertTokens
+
+    base = adapter.base_folder(adapter.AdapterConfig.read(folder))
+    raw = json.loads((base / "config.json").read_text(encoding="utf-8"))
+    own = mpnet.MPNetConfig.from_dict(raw)
+    if own is not None:
+        keys = set(mpnet.MPNetQA(own).state_dict())
+        model = mpnet.from_weights(own, adapter.merged_weights(folder, base, keys, "mpnet."))
+        return model, BertTokens(base)
     import torch
     from transformers import AutoConfig, AutoModelForQuestionAnswering
     from transformers.utils import logging as hf_logging
 
-    from citeqa.bert_tokens import BertTokens
-
-    base = adapter.base_folder(adapter.AdapterConfig.read(folder))
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     config = AutoConfig.from_pretrained(str(base))
     model = AutoModelForQuestionAnswering.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
@@ -123,12 +134,16 @@ def _adapted(folder: Path) -> tuple[Any, Any]:
 
 
 def _takes_token_types(model: Any) -> bool:
-    """Whether ``model`` reads token types: citeqa's own BERT does, as does any
-    transformers model whose forward pass names them (the tokenizer gives them to all)."""
+    """Whether ``model`` reads token types: citeqa's own BERT does and its MPNet does not,
+    and a transformers model does when its forward pass names them (the tokenizer gives
+    them to all)."""
     import inspect
 
     from citeqa.bert_load import BertQA
+    from citeqa.mpnet import MPNetQA
 
+    if isinstance(model, MPNetQA):
+        return False
     return (
         isinstance(model, BertQA) or "token_type_ids" in inspect.signature(model.forward).parameters
     )
