@@ -106,7 +106,7 @@ def test_a_reader_model_is_for_the_span_reader(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["ask", "What?", "--reader", "sentence", "--reader-model", str(tmp_path)]) == 2
-    assert "--reader-model is the span reader's model folder" in capsys.readouterr().err
+    assert "--reader-model is a span reader's model folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow

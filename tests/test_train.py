@@ -176,6 +176,8 @@ def test_a_checkpoint_that_did_not_record_a_setting_resumes_at_its_default(
     config = TrainConfig(squad=str(SAMPLE), out=str(tmp_path))
     older = {k: v for k, v in recipe(config).items() if k != "stride"}
     check_recipe(tmp_path / "checkpoint.pt", {"recipe": older}, config)
+    # a checkpoint that recorded a setting that may change now resumes with it changed
+    check_recipe(tmp_path / "checkpoint.pt", {"recipe": {**older, "max_steps": 2400}}, config)
     with pytest.raises(CiteQAError, match=r"stride 128 -> 64"):
         check_recipe(
             tmp_path / "checkpoint.pt", {"recipe": older}, dataclasses.replace(config, stride=64)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from citeqa import explain as tracing
@@ -197,11 +197,26 @@ class QA:
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
             reason = tracing.verdict(words, reading, False).reason
+            by = reading.model if reading is not None else ""
             answer = Answer(
-                asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related, reason=reason
+                asked,
+                "",
+                True,
+                score,
+                "",
+                0,
+                0,
+                EMPTY_CITATION,
+                [],
+                related,
+                reason=reason,
+                read_by=by,
             )
             return answer, hits, reading, words
-        return cited_answer(asked, reading, hits, related, self.index), hits, reading, words
+        answer = replace(
+            cited_answer(asked, reading, hits, related, self.index), read_by=reading.model
+        )
+        return answer, hits, reading, words
 
     def read(
         self, question: str, top_k: int = 5, *, sources: frozenset[str] | None = None

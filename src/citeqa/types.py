@@ -136,6 +136,8 @@ class Answer:
     """The page (from 1) where the answer starts, for paged documents (PDF)."""
     reason: str = ""
     """Why there is no answer, in a short sentence ("" when answered): ``explain.verdict``."""
+    read_by: str = ""
+    """Which of the cascade's readers read it, "fast" or "large" ("" for a single reader)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the same shape as the dataclass."""

@@ -25,9 +25,10 @@ span reader's retrieval evidence (``sentence_reader.py``)."""
 # dev --reader sentence`).
 THRESHOLDS = {"sentence": 0.25}
 
-SPAN_READERS = ("span", "large")
-"""The fast span reader (MiniLM) and the large one (MPNet-base with LoRA adapters), each
-alone; ``--reader-model`` replaces either's model."""
+SPAN_READERS = ("span", "large", "cascade")
+"""The readers with a span model: the fast one (MiniLM), the large one (MPNet-base with
+LoRA adapters), each alone, and the two in a cascade. A model folder (``--reader-model``)
+and a calibration replace the model of the one named, the cascade's large one."""
 
 SURE = 0.8
 """The cascade's bar: a fast answer at least this confident stands, anything else goes to
@@ -71,20 +72,21 @@ def make_reader(
     from citeqa.answer.reader_model import LARGE_DIR, MODEL_DIR
     from citeqa.answer.span_reader import SpanReader
 
-    if name in SPAN_READERS:
-        default = MODEL_DIR if name == "span" else LARGE_DIR
-        return SpanReader(
-            index, model_dir if model_dir is not None else default, calibration=calibration
-        )
+    if name == "span":
+        return SpanReader(index, model_dir or MODEL_DIR, calibration=calibration)
+    large = model_dir or LARGE_DIR
+    if name == "large":
+        return SpanReader(index, large, calibration=calibration)
     if name == "cascade":
         from citeqa.answer.abstain import Calibration
         from citeqa.answer.cascade import CascadeReader
         from citeqa.answer.reader_model import CALIBRATION
 
+        fitted = calibration or Calibration.load(large / CALIBRATION)
         return CascadeReader(
             SpanReader(index, MODEL_DIR),
-            lambda: SpanReader(index, LARGE_DIR),
-            Calibration.load(LARGE_DIR / CALIBRATION),
+            lambda: SpanReader(index, large, calibration=fitted),
+            fitted,
             SURE,
         )
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")

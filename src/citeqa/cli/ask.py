@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from citeqa.answer.readers import DEFAULT_READER, READERS
+from citeqa.answer.readers import DEFAULT_READER, READERS, SPAN_READERS
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_OK
 
@@ -39,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
     from citeqa.pipeline import QA, check_question
 
     check_question(args.question)  # refuse bad input before loading anything
-    if args.reader_model is not None and args.reader != "span":
-        return common.usage_error("--reader-model is the span reader's model folder")
-    if args.calibration is not None and args.reader != "span":
-        return common.usage_error("--calibration is the span reader's abstention")
+    if args.reader_model is not None and args.reader not in SPAN_READERS:
+        return common.usage_error("--reader-model is a span reader's model folder")
+    if args.calibration is not None and args.reader not in SPAN_READERS:
+        return common.usage_error("--calibration is a span reader's abstention")
     qa = QA.load(
         args.index,
         reader=args.reader,

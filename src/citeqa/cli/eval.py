@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from citeqa.answer.readers import DEFAULT_READER, READERS
+from citeqa.answer.readers import DEFAULT_READER, READERS, SPAN_READERS
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_CHECK_FAILED, EXIT_OK
 
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.qa_set is None) == (args.squad is None):
         return common.usage_error("give a QA-set file or --squad PATH (one of them)")
-    if args.reader_model is not None and args.reader != "span":
-        return common.usage_error("--reader-model is the span reader's model folder")
+    if args.reader_model is not None and args.reader not in SPAN_READERS:
+        return common.usage_error("--reader-model is a span reader's model folder")
     try:
         name, all_items, corpus, index_dir = _questions(args)
     except ValueError as exc:  # --articles naming none of the file's

@@ -59,6 +59,8 @@ def summarise(rows: list[Row], threshold: float) -> dict[str, Any]:
         "ms_p95": float(np.percentile(ms, 95)) if ms else 0.0,
         "retrieval": {},
     }
+    if any(r.read_by for r in rows):  # a cascade: what share its large reader read
+        out["large_share"] = mean([float(r.read_by == "large") for r in rows])
     for kind in ("dense", "lexical", "hybrid"):
         ranks = [r.gold_rank[kind] for r in answerable if r.gold_rank]
         out["retrieval"][kind] = {
@@ -152,6 +154,11 @@ def _headline(rep: dict[str, Any]) -> list[str]:
         f"| citation accuracy | {s['citation_accuracy']:.3f} |",
         f"| expected calibration error (answered questions) | {s['ece']:.3f} |",
         f"| latency p50 / p95 (ms) | {s['ms_p50']:.1f} / {s['ms_p95']:.1f} |",
+        *(
+            [f"| questions read by the large reader | {s['large_share']:.3f} |"]
+            if "large_share" in s
+            else []
+        ),
     ]
 
 

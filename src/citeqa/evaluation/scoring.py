@@ -39,6 +39,8 @@ class Row:
     gold_rank: dict[str, int]
     """Rank (1-based; 0 = not in the top 10) of the first passage holding a gold answer,
     for dense, lexical and hybrid retrieval."""
+    read_by: str = ""
+    """Which of the cascade's readers read it ("" for a single reader)."""
 
 
 RANK_DEPTH = 10
@@ -107,6 +109,7 @@ def _one(qa: Any, item: QAItem, top_k: int, threshold: float, gold_setting: bool
         cited=cited,
         ms=ms,
         gold_rank=_gold_ranks(qa, item) if item.answers else {},
+        read_by=ans.read_by,
     )
 
 

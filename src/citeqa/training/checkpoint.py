@@ -56,8 +56,13 @@ def check_recipe(ckpt: Path, state: dict[str, Any], config: TrainConfig) -> None
     if saved is None:  # a checkpoint from before recipes were saved
         return
     now = recipe(config)
-    # a setting the checkpoint did not record (one added since) had its default
-    saved = {**recipe(TrainConfig(squad="", out="")), **saved}
+    # a setting the checkpoint did not record (one added since) had its default; one it
+    # recorded that may change now (``NOT_RECIPE``) is not compared
+    saved = {
+        k: v
+        for k, v in {**recipe(TrainConfig(squad="", out="")), **saved}.items()
+        if k not in NOT_RECIPE
+    }
     changed = [
         f"{k} {saved.get(k)!r} -> {now.get(k)!r}"
         for k in sorted(set(saved) | set(now))
