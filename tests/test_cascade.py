@@ -79,11 +79,14 @@ def test_an_unsure_or_empty_fast_reading_goes_to_the_large_reader(
     assert cascade.calibration_for(reading) is large.calibration
 
 
-def test_the_bar_is_never_below_the_large_readers_threshold() -> None:
-    """Else a fast answer could stand at a confidence the large reader's threshold, the
-    one the policy applies, would refuse."""
-    fast = Stand("span", _reading(0.6, "HK$5 billion"))
-    large = Stand("large", _reading(0.9, "Alibaba"), threshold=0.7)
+@pytest.mark.parametrize(("fast_threshold", "large_threshold"), [(0.2, 0.7), (0.7, 0.2)])
+def test_the_bar_is_never_below_either_readers_threshold(
+    fast_threshold: float, large_threshold: float
+) -> None:
+    """Else a fast answer could stand at a confidence that the large reader's threshold
+    (the one the policy applies) or the fast reader's own would refuse."""
+    fast = Stand("span", _reading(0.6, "HK$5 billion"), threshold=fast_threshold)
+    large = Stand("large", _reading(0.9, "Alibaba"), threshold=large_threshold)
     cascade, _ = _cascade(fast, large, sure=0.5)
     assert cascade.sure == 0.7
     reading = cascade.read("How much?", QUERY, [HIT])

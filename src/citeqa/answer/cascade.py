@@ -5,8 +5,9 @@ The fast reader (MiniLM, 22M parameters) answers a question phrased near its tex
 about 40 ms; the large one (MPNet-base with LoRA adapters, 110M) reads paraphrase far
 better, at about seven times the cost. A fast answer whose calibrated confidence reaches
 ``sure`` stands; anything else, a fast abstention included, goes to the large reader,
-whose own fitted abstention then decides. ``sure`` is never below the large reader's
-threshold, so one threshold (the large reader's) decides every answer. The large model
+whose own fitted abstention then decides. ``sure`` is never below either reader's
+threshold, so one threshold (the large reader's) decides every answer, and no fast answer
+stands that the fast reader itself would decline. The large model
 loads on the first question that needs it: a ``citeqa ask`` the fast reader is sure of
 never pays for it.
 """
@@ -45,7 +46,9 @@ class CascadeReader:
         self._loading = threading.Lock()
         self.calibration = large_calibration
         """The abstention whose threshold decides: the large reader's."""
-        self.sure = max(sure, large_calibration.threshold)
+        fast_calibration = getattr(fast, "calibration", None)
+        fast_threshold = fast_calibration.threshold if fast_calibration is not None else 0.0
+        self.sure = max(sure, large_calibration.threshold, fast_threshold)
 
     @property
     def large(self) -> Reader:

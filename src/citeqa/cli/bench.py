@@ -36,6 +36,11 @@ def add(sub: Any) -> None:
         "--scale", action="store_true", help="only build, load and memory of a large index"
     )
     p.add_argument(
+        "--warm",
+        action="store_true",
+        help="only warm ask() latency: the default reader and the fast one alone, in turns",
+    )
+    p.add_argument(
         "--cold",
         action="store_true",
         help="only cold start: fresh processes to their first answer, by stage",
@@ -83,6 +88,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.ann:
         return _ann(args)
+    if args.warm:
+        from citeqa.evaluation import bench
+
+        warm = bench.warm_latency(args.index, args.rounds, bench.compared_readers())
+        print(json.dumps(warm, indent=2) if args.json else bench.render_warm(warm))
+        return EXIT_OK
     if args.cold:
         from citeqa.evaluation.bench_cold import cold_start, render_cold
 
