@@ -57,6 +57,10 @@ class CascadeReader:
                 self._large = self._make_large()
             return self._large
 
+    def warm(self) -> None:
+        """Load the large model now: a server does, before its first question."""
+        _ = self.large
+
     def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
         quick = self.fast.read(question, query, hits)
         if quick is not None and quick.confidence >= self.sure:

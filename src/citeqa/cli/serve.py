@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citeqa.answer.readers import DEFAULT_READER, SPAN_READERS
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_OK
 
@@ -34,6 +35,7 @@ def add(sub: Any) -> None:
         help="at most N questions per client address, to the API and the chat together"
         " (N/s, N/min or N/h; default off)",
     )
+    p.add_argument("--reader", default=DEFAULT_READER, choices=SPAN_READERS, help="answer reader")
     common.add_reader_model(p)
     common.add_calibration(p)
     # Named so that `--token SECRET` is refused rather than read as an abbreviation of
@@ -59,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         token=token,
         rate=args.rate,
+        reader=args.reader,
         reader_model=args.reader_model,
         calibration=args.calibration,
     )

@@ -129,7 +129,7 @@ def render_warm(warm: dict[str, dict[str, Any]]) -> str:
             f"warm ask, {shown} reader: p50 {a['p50_ms']:.1f} ms, p95 {a['p95_ms']:.1f} ms,"
             f" p99 {a['p99_ms']:.1f} ms over {a['questions']} questions"
         )
-        if name == "cascade":
+        if a["reader"] == "cascade":
             line += f"; {100 * a['large_share']:.0f}% read by the large reader"
         lines.append(line)
     if "span" in warm and len(warm) > 1:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from citeqa.answer.readers import DEFAULT_READER
 from citeqa.pipeline import MAX_QUESTION_CHARS
 from citeqa.serve import chat_format as fmt
 from citeqa.serve.api import (
@@ -221,12 +222,14 @@ def serve(
     *,
     token: Token | None = None,
     rate: Rate | None = None,
+    reader: str = DEFAULT_READER,
     reader_model: Path | None = None,
     calibration: Path | None = None,
 ) -> None:
-    """Load once, then serve until interrupted. Never a public share link. ``reader_model``
-    is the span reader's model folder (default: the packaged one); ``calibration`` its
-    abstention from ``citeqa calibrate`` (default: the one beside the model).
+    """Load once, then serve until interrupted. Never a public share link. ``reader``
+    names the reader (``readers.READERS``); ``reader_model`` replaces its span model
+    folder (default: the packaged one); ``calibration`` its abstention from ``citeqa
+    calibrate`` (default: the one beside the model).
 
     With ``token``, every endpoint needs it: ``/api/ask`` as a Bearer token, the chat and
     its Gradio endpoints through Gradio's login (any user name, the token as password).
@@ -246,9 +249,13 @@ def serve(
     qa = QA.load(
         index_dir,
         embedder=BatchingEmbedder(MiniLMEmbedder()),
+        reader=reader,
         reader_model=reader_model,
         calibration=calibration,
     )
+    warm = getattr(qa.reader, "warm", None)
+    if warm is not None:
+        warm()  # the cascade's large model, now rather than on someone's first question
     app = _mount(gr, qa, host, port, token, RateLimiter(rate) if rate is not None else None)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     settle()
