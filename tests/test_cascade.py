@@ -91,3 +91,30 @@ def test_the_bar_is_never_below_either_readers_threshold(
     assert cascade.sure == 0.7
     reading = cascade.read("How much?", QUERY, [HIT])
     assert reading is not None and reading.model == LARGE
+
+
+def test_threads_asking_at_once_load_the_large_model_once() -> None:
+    import threading
+    import time
+
+    fast = Stand("span", _reading(0.1, "HK$5 billion"))
+    large = Stand("large", _reading(0.9, "Alibaba"))
+    made: list[int] = []
+
+    def make() -> Stand:
+        made.append(1)
+        time.sleep(0.05)  # a slow load, for the others to arrive during it
+        return large
+
+    cascade = CascadeReader(fast, make, large.calibration, 0.8)
+    got: list[Reading | None] = []
+    threads = [
+        threading.Thread(target=lambda: got.append(cascade.read("Who?", QUERY, [HIT])))
+        for _ in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert made == [1] and large.asked == 6
+    assert [r.text if r else None for r in got] == ["Alibaba"] * 6

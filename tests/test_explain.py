@@ -260,13 +260,17 @@ def test_the_json_trace_has_its_schema(calibrated: QA) -> None:
 
 
 @pytest.mark.model
-def test_the_span_readers_trace(index_dir: Path) -> None:
-    qa = QA.load(index_dir, embedder=FakeEmbedder())
+@pytest.mark.parametrize("reader", ["span", "cascade"])
+def test_the_span_readers_trace(index_dir: Path, reader: str) -> None:
+    """The abstention's parts add up to the confidence of the reader that answered: for
+    a cascade, the fast reader's or the large one's own fit."""
+    qa = QA.load(index_dir, reader=reader, embedder=FakeEmbedder())
     for question in (INVESTING, CHAIRMAN):
         answer, trace = qa.explain(question)
         assert answer == qa.ask(question)
         assert trace.reading and all(s.margin is not None for s in trace.reading)
-        assert trace.reading[0].read_in in ("top passage alone", "all at once")
+        first = "fast reader, " if reader == "cascade" else ""
+        assert trace.reading[0].read_in in (f"{first}top passage alone", f"{first}all at once")
         ab = trace.abstention
         assert ab.bias is not None and ab.logit is not None
         z = sum(f.contribution for f in ab.features) + ab.bias

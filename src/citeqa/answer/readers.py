@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READERS = ("span", "large", "cascade", "sentence")
-DEFAULT_READER = "span"
+DEFAULT_READER = "cascade"
 """The span reader scores best on the seeds test split and on SQuAD (docs/quality.md).
 The sentence reader needs no model: a baseline for ``citeqa eval``, and the source of the
 span reader's retrieval evidence (``sentence_reader.py``)."""
