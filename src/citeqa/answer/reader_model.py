@@ -43,6 +43,20 @@ def base_missing(folder: Path) -> str:
     return f"the large reader's base {split.name} is not installed ({split.install_command()})"
 
 
+def fitted_calibration(folder: Path, calibration: Calibration | None = None) -> Calibration:
+    """``calibration``, else the abstention fitted beside the reader in ``folder``."""
+    if calibration is not None:
+        return calibration
+    fitted = folder / CALIBRATION
+    if not fitted.exists():
+        raise CiteQAError(
+            f"the reader at {folder} has no fitted abstention ({CALIBRATION});"
+            f" fit one with: citeqa fit-abstention --reader-model {folder}"
+            f" --out {folder} --squad SQUAD-TRAIN.json --qa-set QA.jsonl"
+        )
+    return Calibration.load(fitted)
+
+
 @dataclass(frozen=True)
 class ReaderFolder:
     model: Any
@@ -63,13 +77,7 @@ class ReaderFolder:
                 f"no span reader model at {folder} (it needs model.safetensors and"
                 " tokenizer.json, or LoRA adapters); train one with citeqa train-reader"
             )
-        fitted = folder / CALIBRATION
-        if calibration is None and not fitted.exists():
-            raise CiteQAError(
-                f"the reader at {folder} has no fitted abstention ({CALIBRATION});"
-                f" fit one with: citeqa fit-abstention --reader-model {folder}"
-                f" --out {folder} --squad SQUAD-TRAIN.json --qa-set QA.jsonl"
-            )
+        calibration = fitted_calibration(folder, calibration)
         import torch
 
         from citeqa.bert_load import load_qa
@@ -99,7 +107,7 @@ class ReaderFolder:
         return cls(
             model.eval(),
             tokenizer,
-            calibration or Calibration.load(fitted),
+            calibration,
             _takes_token_types(model),
             bf16,
         )

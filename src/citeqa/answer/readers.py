@@ -81,15 +81,14 @@ def make_reader(
     if name == "large":
         return SpanReader(index, large, calibration=calibration)
     if name == "cascade":
-        from citeqa.answer.abstain import Calibration
         from citeqa.answer.cascade import CascadeReader
-        from citeqa.answer.reader_model import CALIBRATION, base_missing
+        from citeqa.answer.reader_model import base_missing, fitted_calibration
 
         missing = base_missing(large)
         if missing:  # pip installed citeqa alone: answer, and say what is lost
             log.warning("%s; answering with the fast reader alone", missing)
             return SpanReader(index, MODEL_DIR, calibration=calibration)
-        fitted = calibration or Calibration.load(large / CALIBRATION)
+        fitted = fitted_calibration(large, calibration)
         return CascadeReader(
             SpanReader(index, MODEL_DIR),
             lambda: SpanReader(index, large, calibration=fitted),
