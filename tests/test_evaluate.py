@@ -174,3 +174,39 @@ def test_gold_setting_on_a_qa_set_searches_only_the_questions_sources(
         if setting == "gold":
             assert rows["a"]["candidate"] in raws[other]
             assert rows["a"]["candidate"] not in raws["000_ccf088dfa326e9ee.txt"]
+
+
+def test_extra_validation_is_what_training_held_out_of_an_extra_file(tmp_path: Path) -> None:
+    """``--articles extra-validation`` names the titles ``train-reader`` validated on for
+    a file given with ``--extra`` (a share of its titles), not ``validation``'s count."""
+    from citeqa.training.config import TrainConfig
+    from citeqa.training.loop import _questions
+
+    extra = tmp_path / "extra.json"
+    articles = [
+        {
+            "title": f"Title {n}",
+            "paragraphs": [
+                {
+                    "context": f"Item {n} was made in {1900 + n}.",
+                    "qas": [
+                        {
+                            "id": f"q{n}",
+                            "question": f"When was item {n} made?",
+                            "answers": [{"text": str(1900 + n), "answer_start": 19 + len(str(n))}],
+                        }
+                    ],
+                }
+            ],
+        }
+        for n in range(70)
+    ]
+    extra.write_text(json.dumps({"version": "1.1", "data": articles}), encoding="utf-8")
+    config = TrainConfig(
+        squad=str(SQUAD), out=str(tmp_path / "run"), extra=(str(extra),), val_articles=1
+    )
+    _, validation, _ = _questions(config)
+    trained_on = {q.title for q in validation["extra"]}
+    assert len(trained_on) == 3  # 3% of 70 titles, rounded up
+    assert squad_eval.parse_articles("extra-validation", extra) == trained_on
+    assert len(squad_eval.parse_articles("validation", extra) or ()) == 10

@@ -25,7 +25,10 @@ def add(sub: Any) -> None:
         "--squad", type=common.existing_file, default=None, help="evaluate on a SQuAD JSON instead"
     )
     p.add_argument(
-        "--articles", default=None, help="SQuAD articles: A,B,..., held-out or validation"
+        "--articles",
+        default=None,
+        help="SQuAD articles: A,B,..., held-out, validation (held out of train-reader's"
+        " --squad file) or extra-validation (of an --extra file)",
     )
     p.add_argument(
         "--setting",
@@ -119,13 +122,13 @@ def _questions(args: argparse.Namespace) -> tuple[str, list[QAItem], Path | None
     from citeqa.evaluation import squad_eval
 
     # one corpus and index per file (and for a training file's validation articles)
-    tag = "-validation" if args.articles == squad_eval.VALIDATION else ""
+    tag = "-validation" if args.articles in squad_eval.VALIDATIONS else ""
     work = args.work / f"squad-{args.squad.stem}{tag}"
     corpus, items = squad_eval.prepare(
         args.squad,
         work,
         articles=squad_eval.parse_articles(args.articles, args.squad),
-        only_articles=args.articles == squad_eval.VALIDATION,
+        only_articles=args.articles in squad_eval.VALIDATIONS,
     )
     name = f"{args.squad.name} ({args.articles or 'all'} articles, {args.setting}"
     return name, items, corpus, work / "index"

@@ -17,24 +17,30 @@ from citeqa.evaluation.squad import (
     VALIDATION_ARTICLES,
     SquadParagraph,
     SquadQuestion,
+    held_out_articles,
     load_squad,
     split_articles,
 )
 
 HELD_OUT = "held-out"
 VALIDATION = "validation"
+EXTRA_VALIDATION = "extra-validation"
+VALIDATIONS = (VALIDATION, EXTRA_VALIDATION)
 
 
 def parse_articles(spec: str | None, squad: Path) -> frozenset[str] | None:
     """``None`` (all), ``held-out`` (the 13 v1.1-only articles), ``validation`` (the
-    articles of a training file that ``citeqa train-reader`` holds out, with its default
-    count and seed) or ``A,B,...``."""
+    articles that ``citeqa train-reader`` holds out of its ``--squad`` file, with its
+    default count and seed), ``extra-validation`` (those it holds out of an ``--extra``
+    file: a share of its titles) or ``A,B,...``."""
     if not spec:
         return None
     if spec == HELD_OUT:
         return HELD_OUT_V11
-    if spec == VALIDATION:
-        return frozenset(split_articles(squad, VALIDATION_ARTICLES, SPLIT_SEED)[1])
+    if spec in VALIDATIONS:
+        first = spec == VALIDATION
+        n_val = held_out_articles(squad, first=first, val_articles=VALIDATION_ARTICLES)
+        return frozenset(split_articles(squad, n_val, SPLIT_SEED)[1])
     return frozenset(a.strip() for a in spec.split(",") if a.strip())
 
 
