@@ -67,7 +67,7 @@ def test_another_architectures_answers_are_verbatim_spans_of_the_file(
     roberta: Path, home: Path, embedder: Embedder
 ) -> None:
     _always_answer(roberta)
-    qa = QA.load(home / "index", embedder=embedder, reader_model=roberta)
+    qa = QA.load(home / "index", reader="span", embedder=embedder, reader_model=roberta)
     assert type(qa.reader.model).__name__ == "RobertaForQuestionAnswering"  # type: ignore[attr-defined]
     for question in ("How much is Alibaba investing?", "Who leads Alibaba Pictures?"):
         answer = qa.ask(question)

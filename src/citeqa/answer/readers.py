@@ -89,10 +89,13 @@ def make_reader(
             log.warning("%s; answering with the fast reader alone", missing)
             return SpanReader(index, MODEL_DIR, calibration=calibration)
         fitted = fitted_calibration(large, calibration)
-        return CascadeReader(
+        cascade = CascadeReader(
             SpanReader(index, MODEL_DIR),
             lambda: SpanReader(index, large, calibration=fitted),
             fitted,
             SURE,
         )
+        if model_dir is not None:
+            cascade.warm()  # someone's own model: refuse a bad folder now, not mid-question
+        return cascade
     raise ValueError(f"unknown reader {name!r}; choose one of {', '.join(READERS)}")
