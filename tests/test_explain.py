@@ -269,6 +269,8 @@ def test_the_span_readers_trace(index_dir: Path, reader: str) -> None:
         answer, trace = qa.explain(question)
         assert answer == qa.ask(question)
         assert trace.reading and all(s.margin is not None for s in trace.reading)
+        assert (answer.read_by in ("fast", "large")) == (reader == "cascade")
+        assert answer.to_dict()["read_by"] == answer.read_by
         first = "fast reader, " if reader == "cascade" else ""
         assert trace.reading[0].read_in in (f"{first}top passage alone", f"{first}all at once")
         ab = trace.abstention

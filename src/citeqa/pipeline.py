@@ -197,25 +197,13 @@ class QA:
         if reading is None or self.policy.abstain(reading):
             score = reading.confidence if reading is not None else 0.0
             reason = tracing.verdict(words, reading, False).reason
-            by = reading.model if reading is not None else ""
             answer = Answer(
-                asked,
-                "",
-                True,
-                score,
-                "",
-                0,
-                0,
-                EMPTY_CITATION,
-                [],
-                related,
-                reason=reason,
-                read_by=by,
+                asked, "", True, score, "", 0, 0, EMPTY_CITATION, [], related, reason=reason
             )
-            return answer, hits, reading, words
-        answer = replace(
-            cited_answer(asked, reading, hits, related, self.index), read_by=reading.model
-        )
+        else:
+            answer = cited_answer(asked, reading, hits, related, self.index)
+        if reading is not None and reading.model:  # which of a cascade's readers read it
+            answer = replace(answer, read_by=reading.model)
         return answer, hits, reading, words
 
     def read(
