@@ -10,7 +10,7 @@ import pytest
 
 from citeqa import QA, cli
 from citeqa.answer.abstain import Calibration
-from citeqa.answer.reader_model import CALIBRATION, MODEL_DIR
+from citeqa.answer.reader_model import CALIBRATION, LARGE_DIR, MODEL_DIR
 from citeqa.cli import common
 from citeqa.training import own_questions as oq
 from citeqa.training.own_questions import Scored
@@ -114,16 +114,19 @@ def test_calibrate_writes_a_file_ask_and_load_take(
     qa_set = tmp_path / "mine.jsonl"
     qa_set.write_text("".join(json.dumps(r) + "\n" for r in chosen), encoding="utf-8")
     out = tmp_path / "cal" / "mine.json"
-    packaged = (MODEL_DIR / CALIBRATION).read_bytes()
+    packaged = [(d / CALIBRATION).read_bytes() for d in (MODEL_DIR, LARGE_DIR)]
+    # the default reader, the cascade: its large reader's threshold decides every answer
+    deciding = Calibration.load(LARGE_DIR / CALIBRATION)
     argv = ["calibrate", str(qa_set), "--index", str(tmp_path / "index"), "--out", str(out)]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "Asked 23 questions (15 answerable, 8 unanswerable)." in printed
-    assert f"Current threshold {CURRENT:.3f}: answers " in printed
+    assert f"Current threshold {deciding.threshold:.3f}: answers " in printed
     written = Calibration.load(out)
     assert f"Suggested threshold {written.threshold:.3f}: answers " in printed
-    assert written.weights == Calibration.load(MODEL_DIR / CALIBRATION).weights
-    assert (MODEL_DIR / CALIBRATION).read_bytes() == packaged  # the package is untouched
+    assert written.weights == deciding.weights
+    # the package is untouched
+    assert [(d / CALIBRATION).read_bytes() for d in (MODEL_DIR, LARGE_DIR)] == packaged
     qa = QA.load(tmp_path / "index", embedder=FakeEmbedder(), calibration=out)
     assert qa.policy.min_confidence == written.threshold
     question = chosen[0]["question"]
