@@ -1,5 +1,7 @@
-"""The span reader: MiniLM fine-tuned on SQuAD (``citeqa train-reader``), shipped inside the
-package, choosing the answer's start and end tokens in the retrieved passages.
+"""A span reader: an encoder fine-tuned on SQuAD (``citeqa train-reader``) choosing the
+answer's start and end tokens in the retrieved passages. citeqa ships two: the fast
+MiniLM (``models/reader``) and the large MPNet's adapters (``models/reader-large``), which
+the default cascade combines (``cascade.py``).
 
 Each passage is read in windows with a stride; span scores are start + end logits, so they
 compare across windows and passages of one question. The answer maps back to file offsets
