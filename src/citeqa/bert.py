@@ -43,7 +43,7 @@ def hidden_states(bert: Any, enc: Mapping[str, torch.Tensor]) -> torch.Tensor:
     if not supports(bert):
         return bert(**enc).last_hidden_state  # type: ignore[no-any-return]
     input_ids = enc["input_ids"]
-    batch, tokens = input_ids.shape
+    tokens = input_ids.shape[1]
     token_types = enc.get("token_type_ids")
     emb = bert.embeddings
     x = emb.word_embeddings(input_ids) + emb.position_embeddings.weight[:tokens]
@@ -56,16 +56,29 @@ def hidden_states(bert: Any, enc: Mapping[str, torch.Tensor]) -> torch.Tensor:
     heads = bert.config.num_attention_heads
     for layer in bert.encoder.layer:
         attn = layer.attention.self
-        q, k, v = (
-            proj(x).view(batch, tokens, heads, -1).transpose(1, 2)
-            for proj in (attn.query, attn.key, attn.value)
-        )
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
-        context = context.transpose(1, 2).reshape(batch, tokens, -1)
+        context = attend(x, (attn.query, attn.key, attn.value), heads, keep)
         x = layer.attention.output.LayerNorm(layer.attention.output.dense(context) + x)
-        inner = F.gelu(layer.intermediate.dense(x))
-        x = layer.output.LayerNorm(layer.output.dense(inner) + x)
+        x = feed_forward(layer, x)
     return x  # type: ignore[no-any-return]  # the modules are untyped (Any)
+
+
+def attend(
+    x: torch.Tensor, projections: tuple[Any, Any, Any], heads: int, mask: torch.Tensor | None
+) -> torch.Tensor:
+    """Multi-head attention over ``x`` (batch, tokens, hidden) through its query, key and
+    value ``projections``, ``mask`` given to SDPA as it is (boolean, or additive in q's
+    dtype); the heads' contexts side by side, (batch, tokens, hidden). BERT's and MPNet's
+    layers (``mpnet.py``) both attend so."""
+    batch, tokens, _ = x.shape
+    q, k, v = (proj(x).view(batch, tokens, heads, -1).transpose(1, 2) for proj in projections)
+    context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return context.transpose(1, 2).reshape(batch, tokens, -1)
+
+
+def feed_forward(layer: Any, x: torch.Tensor) -> torch.Tensor:
+    """A BERT or MPNet layer's feed-forward block and its residual LayerNorm."""
+    inner = F.gelu(layer.intermediate.dense(x))
+    return layer.output.LayerNorm(layer.output.dense(inner) + x)  # type: ignore[no-any-return]
 
 
 def span_logits(model: Any, enc: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from citeqa.bert import attend, feed_forward
 from citeqa.bert_load import _UNUSED, _Dense, _Embedding, _Linear
 
 # transformers' MPNet counts positions past token 1 whatever the config names, and buckets
@@ -155,7 +155,7 @@ def span_logits(model: Any, enc: Mapping[str, torch.Tensor]) -> tuple[torch.Tens
     """An ``MPNetQA``'s start and end logits, (batch, tokens) each, in inference mode (no
     dropout); token types, if ``enc`` has them, are not read."""
     input_ids = enc["input_ids"]
-    batch, tokens = input_ids.shape
+    tokens = input_ids.shape[1]
     mpnet = model.mpnet
     emb = mpnet.embeddings
     real = input_ids.ne(_PAD)
@@ -165,20 +165,16 @@ def span_logits(model: Any, enc: Mapping[str, torch.Tensor]) -> tuple[torch.Tens
     keep = enc.get("attention_mask")
     if keep is not None:  # (1, heads, t, t) + (batch, 1, 1, t): no attention to padding
         mask = mask.masked_fill(~keep[:, None, None, :].bool(), -math.inf)
+    # SDPA wants an additive mask in q's dtype: bf16 under autocast (citeqa's bf16 reading),
+    # else the Linears' own. Cast once here rather than in every layer.
+    autocast = torch.is_autocast_enabled("cpu")
+    mask = mask.to(torch.get_autocast_dtype("cpu") if autocast else x.dtype)
     heads = model.config.num_attention_heads
     for layer in mpnet.encoder.layer:
         attn = layer.attention.attn
-        q, k, v = (
-            proj(x).view(batch, tokens, heads, -1).transpose(1, 2)
-            for proj in (attn.q, attn.k, attn.v)
-        )
-        if mask.dtype != q.dtype:  # once: bf16 Linears give a bf16 q, and SDPA wants one dtype
-            mask = mask.to(q.dtype)
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        context = context.transpose(1, 2).reshape(batch, tokens, -1)
+        context = attend(x, (attn.q, attn.k, attn.v), heads, mask)
         x = layer.attention.LayerNorm(attn.o(context) + x)
-        inner = F.gelu(layer.intermediate.dense(x))
-        x = layer.output.LayerNorm(layer.output.dense(inner) + x)
+        x = feed_forward(layer, x)
     logits = model.qa_outputs(x)
     return logits[..., 0], logits[..., 1]
 
