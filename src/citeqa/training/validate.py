@@ -48,7 +48,8 @@ def predict_gold(
     enc.pop("overflow_to_sample_mapping")
     with torch.inference_mode():
         logits = model(**enc)
-    starts, ends = logits.start_logits.numpy(), logits.end_logits.numpy()
+    # float(): under bf16 autocast (train-reader's validation) the logits are bf16
+    starts, ends = logits.start_logits.float().numpy(), logits.end_logits.float().numpy()
     guesses = [
         Window(starts[w], ends[w], offsets[w], enc.sequence_ids(w)).best(
             max_tokens=MAX_ANSWER_TOKENS
