@@ -112,3 +112,40 @@ def test_row_weights_count_like_repeated_rows() -> None:
     weights = np.concatenate([np.full(100, 2.0), np.ones(200)])
     weighted = abstain.fit_logistic(x, y, weights=weights)
     assert weighted[0] == pytest.approx(doubled[0]) and weighted[1] == pytest.approx(doubled[1])
+
+
+def _margin_decides(n: int, seed: int) -> list[calibrate.Sample]:
+    """Questions whose answer is right exactly when the margin says so (plus noise); every
+    other feature is noise."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        answerable = bool(rng.random() < 0.6)
+        right = answerable and bool(rng.random() < 0.7)
+        values = rng.normal(size=len(abstain.FEATURES))
+        values[0] += 2.0 if right else -2.0  # the margin
+        out.append(calibrate.Sample("ab"[i % 2], tuple(values), float(right), answerable))
+    return out
+
+
+def test_a_dropped_feature_weighs_nothing_and_an_unknown_one_is_refused() -> None:
+    samples = _margin_decides(400, 0)
+    coverage = abstain.FEATURES.index("coverage")
+    assert calibrate.fit(samples).weights[coverage] != 0.0
+    assert calibrate.fit(samples, frozenset({"coverage"})).weights[coverage] == 0.0
+    with pytest.raises(ValueError, match="no such feature: overlap"):
+        calibrate.fit(samples, frozenset({"overlap"}))
+
+
+def test_the_ablation_finds_the_feature_that_decides_and_the_ones_that_do_not() -> None:
+    ablation = calibrate.ablation(_margin_decides(600, 1))
+    assert set(ablation) == {"all features"} | {f"without {f}" for f in abstain.FEATURES}
+    full = ablation["all features"]
+    assert full["objective"] > 0.8
+    # without the margin there is nothing to tell right from wrong
+    assert ablation["without margin"]["objective"] < full["objective"] - 0.15
+    for name in abstain.FEATURES[1:]:
+        assert ablation[f"without {name}"]["objective"] == pytest.approx(
+            full["objective"], abs=0.03
+        )
+    assert calibrate.ablation(_margin_decides(600, 1)) == ablation  # seeded folds

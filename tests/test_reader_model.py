@@ -135,10 +135,13 @@ def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     out = tmp_path / "fit"
     argv = ["fit-abstention", "--squad", str(squad), "--qa-set", str(QA_SET), "--limit", "8"]
     argv += ["--work", str(tmp_path / "work"), "--reader-model", str(roberta), "--out", str(out)]
-    argv += ["--extra", str(extra)]
+    argv += ["--extra", str(extra), "--drop", "coverage"]
     assert main(argv) == 0
     fitted = Calibration.load(out / CALIBRATION)
     assert len(fitted.weights) == len(FEATURES) and 0.0 <= fitted.threshold <= 1.0
+    assert fitted.weights[FEATURES.index("coverage")] == 0.0
     assert (MODEL_DIR / CALIBRATION).read_bytes() == packaged
-    groups = json.loads(capsys.readouterr().out.split("\nwrote ")[0])["groups"]
-    assert {"held-out articles", "held-out extra", "seeds_qa dev"} <= set(groups)
+    report = json.loads(capsys.readouterr().out.split("\nwrote ")[0])
+    assert {"held-out articles", "held-out extra", "seeds_qa dev"} <= set(report["groups"])
+    assert report["dropped"] == ["coverage"]
+    assert set(report["cross-validated"]) == {"all features"} | {f"without {f}" for f in FEATURES}

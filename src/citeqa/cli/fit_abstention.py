@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from citeqa.answer.abstain import FEATURES
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_OK
 
@@ -41,6 +42,14 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--split", default="dev", help="its split to fit on (never test)")
     p.add_argument("--work", type=Path, default=Path(".citeqa-work"), help="corpus and index")
+    p.add_argument(
+        "--drop",
+        choices=FEATURES,
+        action="append",
+        default=[],
+        help="fit without this feature (weight 0); the printed cross-validated ablation says"
+        " which ones earn their place",
+    )
     common.add_reader_model(p)
     p.add_argument(
         "--out",
@@ -100,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
     seeds = QA.load(reader=reader, embedder=embedder)
     for item in load_qa_set(args.qa_set, split=args.split).items:
         samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))
-    fitted = calibrate.fit(samples)
-    print(json.dumps(calibrate.describe(fitted, samples), indent=2))
+    fitted = calibrate.fit(samples, frozenset(args.drop))
+    report = calibrate.describe(fitted, samples)
+    report["dropped"] = sorted(args.drop)
+    report["cross-validated"] = calibrate.ablation(samples, seed=args.seed)
+    print(json.dumps(report, indent=2))
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"wrote {calibrate.write(fitted, args.out)}")
     return EXIT_OK
