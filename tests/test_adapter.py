@@ -111,6 +111,36 @@ def _not_installed(dist: str) -> None:
     raise metadata.PackageNotFoundError(dist)
 
 
+@pytest.mark.model
+def test_without_its_base_the_cascade_is_the_fast_reader_with_its_own_abstention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A calibration given to the cascade was fitted to the large reader's scores; the
+    fast reader that stands in for it keeps its own, and the log says both."""
+    import logging
+
+    from citeqa.answer import reader_model
+    from citeqa.answer.abstain import FEATURES, Calibration
+    from citeqa.answer.readers import make_reader
+    from citeqa.answer.span_reader import SpanReader
+    from citeqa.bases import MPNET
+    from citeqa.index.store import load_index
+
+    from conftest import REPO
+
+    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("citeqa.bases.metadata.distribution", _not_installed)
+    monkeypatch.setattr(reader_model, "LARGE_DIR", _folders(tmp_path, base_name=MPNET.hub_id))
+    large_fit = Calibration((0.0,) * len(FEATURES), 0.0, 0.99)
+    with caplog.at_level(logging.WARNING):
+        reader = make_reader("cascade", load_index(REPO / "index"), calibration=large_fit)
+    assert isinstance(reader, SpanReader)
+    assert reader.calibration == reader_model.fitted_calibration(reader_model.MODEL_DIR)
+    assert reader.calibration != large_fit
+    assert "all-mpnet-base-v2 is not installed" in caplog.text
+    assert "the fast one keeps its own" in caplog.text
+
+
 def test_what_keeps_adapters_from_their_base_is_said_with_the_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

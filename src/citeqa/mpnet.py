@@ -127,10 +127,12 @@ class MPNetQA(nn.Module):
         self.qa_outputs = _Linear(config.hidden_size, 2)
 
 
-def from_weights(config: MPNetConfig, weights: Mapping[str, torch.Tensor]) -> MPNetQA:
+def from_weights(
+    config: MPNetConfig, weights: Mapping[str, torch.Tensor], model: MPNetQA | None = None
+) -> MPNetQA:
     """The reader with ``weights`` (transformers' keys), in fp32 and eval mode; a missing or
-    unexpected key raises."""
-    model = MPNetQA(config)
+    unexpected key raises. ``model``, when given, is the ``MPNetQA(config)`` to fill."""
+    model = model if model is not None else MPNetQA(config)
     kept = {
         key: value.float()  # a reader may ship fp16; it runs in fp32 (or bf16 Linears)
         for key, value in weights.items()

@@ -139,9 +139,9 @@ def _adapted(folder: Path) -> tuple[Any, Any]:
     raw = json.loads((base / "config.json").read_text(encoding="utf-8"))
     own = mpnet.MPNetConfig.from_dict(raw)
     if own is not None:
-        keys = set(mpnet.MPNetQA(own).state_dict())
-        model = mpnet.from_weights(own, adapter.merged_weights(folder, base, keys, "mpnet."))
-        return model, BertTokens(base)
+        empty = mpnet.MPNetQA(own)  # its keys say which base weights the adapters need
+        weights = adapter.merged_weights(folder, base, set(empty.state_dict()), "mpnet.")
+        return mpnet.from_weights(own, weights, empty), BertTokens(base)
     import torch
     from transformers import AutoConfig, AutoModelForQuestionAnswering
     from transformers.utils import logging as hf_logging

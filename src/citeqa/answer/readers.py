@@ -92,7 +92,12 @@ def make_reader(
         missing = base_missing(large)
         if missing:  # pip installed citeqa alone: answer, and say what is lost
             log.warning("%s; answering with the fast reader alone", missing)
-            return SpanReader(index, MODEL_DIR, calibration=calibration)
+            if calibration is not None:
+                # it was fitted to the large reader's scores, which mean nothing to the fast one
+                log.warning(
+                    "the calibration given is the large reader's; the fast one keeps its own"
+                )
+            return SpanReader(index, MODEL_DIR)
         fitted = fitted_calibration(large, calibration)
         cascade = CascadeReader(
             SpanReader(index, MODEL_DIR),
