@@ -77,6 +77,7 @@ reports: index
 	$(call report,seeds-dev-cascade,$(QA_SET) --split dev --reader cascade)
 	$(call report,seeds-test-cascade,$(QA_SET) --split test --reader cascade)
 	$(call report,squad-all-gold-cascade,--squad $(SQUAD_DIR)/dev-v1.1.json --setting gold --reader cascade)
+	$(call report,squad2-gold-cascade,--squad $(SQUAD_DIR)/dev-v2.0.json --setting gold --reader cascade)
 	$(call report,tydi-dev-gold-cascade,--squad $(TYDI_DEV) --setting gold --reader cascade)
 	$(call report,tydi-dev-open-cascade,--squad $(TYDI_DEV) --setting open --reader cascade)
 	$(call report,seeds-dev-span,$(QA_SET) --split dev --reader span)
@@ -91,7 +92,7 @@ reports: index
 	for r in seeds-dev-cascade seeds-dev-span seeds-dev-sentence; do \
 	  cp $(RUNS)/$$r/report.md $(REPORTS)/$$r.md; done
 	for r in seeds-test-cascade seeds-test-span seeds-test-sentence squad-all-gold-cascade \
-	  squad-all-gold-span \
+	  squad-all-gold-span squad2-gold-cascade \
 	  squad-heldout-open-span squad2-gold-span; do \
 	  { sed '/^## Worst misses/,$$d' $(RUNS)/$$r/report.md; printf '%s\n' "$(UNREAD)"; } \
 	  > $(REPORTS)/$$r.md; done
