@@ -128,12 +128,13 @@ def test_without_its_base_the_cascade_is_the_fast_reader_with_its_own_abstention
 
     from conftest import REPO
 
-    monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("citeqa.bases.metadata.distribution", _not_installed)
+    index = load_index(REPO / "index")
+    # not importlib.metadata: the index's library versions are read through it, and cached
+    monkeypatch.setattr("citeqa.bases.installed", lambda split: False)
     monkeypatch.setattr(reader_model, "LARGE_DIR", _folders(tmp_path, base_name=MPNET.hub_id))
     large_fit = Calibration((0.0,) * len(FEATURES), 0.0, 0.99)
     with caplog.at_level(logging.WARNING):
-        reader = make_reader("cascade", load_index(REPO / "index"), calibration=large_fit)
+        reader = make_reader("cascade", index, calibration=large_fit)
     assert isinstance(reader, SpanReader)
     assert reader.calibration == reader_model.fitted_calibration(reader_model.MODEL_DIR)
     assert reader.calibration != large_fit
