@@ -99,6 +99,14 @@ def fit_logistic(
     return w[:-1], float(w[-1])
 
 
+def gain(f1: float, answerable: bool, answered: bool) -> float:
+    """One question's share of the abstention's objective: its answer's F1 when it is
+    answerable and answered, 1 when it is unanswerable and declined, else 0."""
+    if answerable:
+        return f1 if answered else 0.0
+    return float(not answered)
+
+
 def best_threshold(
     groups: Sequence[tuple[Sequence[float], Sequence[float], Sequence[bool]]],
 ) -> float:
@@ -111,11 +119,8 @@ def best_threshold(
     def objective(t: float) -> float:
         per_group = []
         for conf, f1, answerable in groups:
-            gain = [
-                (f if c >= t else 0.0) if ok else float(c < t)
-                for c, f, ok in zip(conf, f1, answerable, strict=True)
-            ]
-            per_group.append(float(np.mean(gain)))
+            gains = [gain(f, ok, c >= t) for c, f, ok in zip(conf, f1, answerable, strict=True)]
+            per_group.append(float(np.mean(gains)))
         return float(np.mean(per_group))
 
     return max(candidates, key=lambda t: (objective(t), -abs(t - 0.5)))

@@ -105,8 +105,8 @@ def fit(samples: Sequence[Sample], drop: frozenset[str] = frozenset()) -> abstai
 
 def ablation(samples: Sequence[Sample], folds: int = 5, seed: int = 13) -> dict[str, Any]:
     """Cross-validated, with every feature and without each one: the fit's own objective
-    (per group, the mean of answer F1 on answerable questions and correct abstention on
-    the others; then the mean over groups) and false abstention, each question scored by
+    (per group, the mean of ``abstain.gain``; then the mean over groups) and false
+    abstention, each question scored by
     the fit and threshold of the folds it was left out of. A feature whose loss does not
     lower the objective earns no place: word overlap, say, that declines paraphrase."""
     order = list(range(len(samples)))
@@ -126,9 +126,7 @@ def ablation(samples: Sequence[Sample], folds: int = 5, seed: int = 13) -> dict[
         gains, missed = [], []
         for name in sorted({s.group for s in samples}):
             rows = [(s, a) for s, a in zip(samples, answered, strict=True) if s.group == name]
-            gains.append(
-                _mean([(s.f1 if a else 0.0) if s.answerable else float(not a) for s, a in rows])
-            )
+            gains.append(_mean([abstain.gain(s.f1, s.answerable, a) for s, a in rows]))
             missed.append(_mean([float(not a) for s, a in rows if s.answerable]))
         out[label] = {"objective": _mean(gains), "false_abstention": _mean(missed)}
     return out
