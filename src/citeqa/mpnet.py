@@ -127,12 +127,9 @@ class MPNetQA(nn.Module):
         self.qa_outputs = _Linear(config.hidden_size, 2)
 
 
-def from_weights(
-    config: MPNetConfig, weights: Mapping[str, torch.Tensor], model: MPNetQA | None = None
-) -> MPNetQA:
-    """The reader with ``weights`` (transformers' keys), in fp32 and eval mode; a missing or
-    unexpected key raises. ``model``, when given, is the ``MPNetQA(config)`` to fill."""
-    model = model if model is not None else MPNetQA(config)
+def from_weights(model: MPNetQA, weights: Mapping[str, torch.Tensor]) -> MPNetQA:
+    """``model`` filled with ``weights`` (transformers' keys), in fp32 and eval mode; a
+    missing or unexpected key raises."""
     kept = {
         key: value.float()  # a reader may ship fp16; it runs in fp32 (or bf16 Linears)
         for key, value in weights.items()
@@ -150,7 +147,7 @@ def load_qa(folder: Path) -> MPNetQA | None:
         return None
     from safetensors.torch import load_file
 
-    return from_weights(config, load_file(folder / "model.safetensors"))
+    return from_weights(MPNetQA(config), load_file(folder / "model.safetensors"))
 
 
 def span_logits(model: Any, enc: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -141,7 +141,7 @@ def _adapted(folder: Path) -> tuple[Any, Any]:
     if own is not None:
         empty = mpnet.MPNetQA(own)  # its keys say which base weights the adapters need
         weights = adapter.merged_weights(folder, base, set(empty.state_dict()), "mpnet.")
-        return mpnet.from_weights(own, weights, empty), BertTokens(base)
+        return mpnet.from_weights(empty, weights), BertTokens(base)
     import torch
     from transformers import AutoConfig, AutoModelForQuestionAnswering
     from transformers.utils import logging as hf_logging
