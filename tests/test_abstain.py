@@ -149,3 +149,30 @@ def test_the_ablation_finds_the_feature_that_decides_and_the_ones_that_do_not() 
             full["objective"], abs=0.03
         )
     assert calibrate.ablation(_margin_decides(600, 1)) == ablation  # seeded folds
+
+
+def test_kept_samples_round_trip_and_refuse_another_reader_or_settings(tmp_path: Path) -> None:
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    (reader / "model.safetensors").write_bytes(b"weights")
+    questions = tmp_path / "train.json"
+    questions.write_text("{}")
+    key = calibrate.fingerprint(reader, [questions], {"limit": 8})
+    samples = _margin_decides(20, seed=1)
+    kept = tmp_path / "samples.json"
+    calibrate.save_samples(kept, key, samples)
+    assert calibrate.load_samples(kept, key) == samples
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+    assert calibrate.fingerprint(reader, [questions], {"limit": 9}) != key
+    questions.write_text('{"data": []}')
+    assert calibrate.fingerprint(reader, [questions], {"limit": 8}) != key
+    questions.write_text("{}")
+    (reader / "model.safetensors").write_bytes(b"retrained")
+    retrained = calibrate.fingerprint(reader, [questions], {"limit": 8})
+    assert retrained != key
+    with pytest.raises(ValueError, match="another reader, other questions or other settings"):
+        calibrate.load_samples(kept, retrained)
+    kept.write_text('{"samples": 3}')
+    with pytest.raises(ValueError, match="not a file of fit-abstention's samples"):
+        calibrate.load_samples(kept, key)

@@ -135,8 +135,8 @@ def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     out = tmp_path / "fit"
     argv = ["fit-abstention", "--squad", str(squad), "--qa-set", str(QA_SET), "--limit", "8"]
     argv += ["--work", str(tmp_path / "work"), "--reader-model", str(roberta), "--out", str(out)]
-    argv += ["--extra", str(extra), "--drop", "coverage"]
-    assert main(argv) == 0
+    argv += ["--extra", str(extra), "--samples", str(tmp_path / "samples.json")]
+    assert main([*argv, "--drop", "coverage"]) == 0
     fitted = Calibration.load(out / CALIBRATION)
     assert len(fitted.weights) == len(FEATURES) and 0.0 <= fitted.threshold <= 1.0
     assert fitted.weights[FEATURES.index("coverage")] == 0.0
@@ -145,3 +145,19 @@ def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     assert {"held-out articles", "held-out extra", "seeds_qa dev"} <= set(report["groups"])
     assert report["dropped"] == ["coverage"]
     assert set(report["cross-validated"]) == {"all features"} | {f"without {f}" for f in FEATURES}
+
+    # again with every feature, from the samples kept: no question is asked
+    def asked(*_: object) -> None:
+        raise AssertionError("a question was read again")
+
+    monkeypatch.setattr("citeqa.training.calibrate.sample", asked)
+    assert main(argv) == 0
+    refitted = Calibration.load(out / CALIBRATION)
+    assert refitted.weights[FEATURES.index("coverage")] != 0.0
+    again = json.loads(capsys.readouterr().out.split("\nwrote ")[0])
+    assert again["cross-validated"] == report["cross-validated"]  # the same questions' evidence
+    # samples read with other settings are refused, and nothing is written
+    out.joinpath(CALIBRATION).unlink()
+    assert main([*argv, "--limit", "9"]) == 2
+    assert "other settings" in capsys.readouterr().err
+    assert not (out / CALIBRATION).exists()

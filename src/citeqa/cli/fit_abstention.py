@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from citeqa.answer.abstain import FEATURES
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_OK
+
+if TYPE_CHECKING:
+    from citeqa.training.calibrate import Sample
 
 
 def add(sub: Any) -> None:
@@ -50,6 +54,13 @@ def add(sub: Any) -> None:
         help="fit without this feature (weight 0); the printed cross-validated ablation says"
         " which ones earn their place",
     )
+    p.add_argument(
+        "--samples",
+        type=Path,
+        metavar="FILE",
+        help="keep what the reader gave for each question in FILE; a later run with the same"
+        " reader, questions and settings fits from it without reading again (to try --drop)",
+    )
     common.add_reader_model(p)
     p.add_argument(
         "--out",
@@ -63,10 +74,43 @@ def add(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from citeqa.answer.reader_model import MODEL_DIR
+    from citeqa.training import calibrate
+
+    if args.split == "test":
+        return common.usage_error("the test split is for reporting only")
+    model_dir = args.reader_model if args.reader_model is not None else MODEL_DIR
+    if args.samples is None:
+        samples = _read(args, model_dir)
+    else:
+        inputs = [args.squad, *args.extra, args.qa_set]
+        settings = {"limit": args.limit, "seed": args.seed, "split": args.split}
+        key = calibrate.fingerprint(model_dir, inputs, settings)
+        if args.samples.is_file():
+            try:
+                samples = calibrate.load_samples(args.samples, key)
+            except ValueError as exc:
+                return common.usage_error(str(exc))
+            print(f"fitting on the {len(samples)} samples in {args.samples}", file=sys.stderr)
+        else:
+            samples = _read(args, model_dir)
+            calibrate.save_samples(args.samples, key, samples)
+    fitted = calibrate.fit(samples, frozenset(args.drop))
+    report = calibrate.describe(fitted, samples)
+    report["dropped"] = sorted(args.drop)
+    report["cross-validated"] = calibrate.ablation(samples, seed=args.seed)
+    print(json.dumps(report, indent=2))
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"wrote {calibrate.write(fitted, args.out)}")
+    return EXIT_OK
+
+
+def _read(args: argparse.Namespace, model_dir: Path) -> list[Sample]:
+    """Each held-out and dev question asked of the reader in ``model_dir`` with abstention
+    off, as ``calibrate.Sample``s."""
     from functools import partial
 
     from citeqa.answer.abstain import UNFITTED
-    from citeqa.answer.reader_model import MODEL_DIR
     from citeqa.answer.span_reader import SpanReader, SpanSettings
     from citeqa.evaluation import squad_eval
     from citeqa.evaluation.qa_set import load_qa_set
@@ -80,13 +124,10 @@ def run(args: argparse.Namespace) -> int:
     from citeqa.pipeline import QA
     from citeqa.training import calibrate
 
-    if args.split == "test":
-        return common.usage_error("the test split is for reporting only")
     embedder = common.make_embedder()
     # The calibration describes a read of every passage: the first pass's early answer is
     # decided with it, so fitting on early answers would make the fit depend on the
     # calibration it replaces.
-    model_dir = args.reader_model if args.reader_model is not None else MODEL_DIR
     reader = partial(
         SpanReader,
         model_dir=model_dir,
@@ -109,11 +150,4 @@ def run(args: argparse.Namespace) -> int:
     seeds = QA.load(reader=reader, embedder=embedder)
     for item in load_qa_set(args.qa_set, split=args.split).items:
         samples.append(calibrate.sample(seeds, item, f"{args.qa_set.stem} {args.split}"))
-    fitted = calibrate.fit(samples, frozenset(args.drop))
-    report = calibrate.describe(fitted, samples)
-    report["dropped"] = sorted(args.drop)
-    report["cross-validated"] = calibrate.ablation(samples, seed=args.seed)
-    print(json.dumps(report, indent=2))
-    args.out.mkdir(parents=True, exist_ok=True)
-    print(f"wrote {calibrate.write(fitted, args.out)}")
-    return EXIT_OK
+    return samples

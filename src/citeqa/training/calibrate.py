@@ -15,9 +15,12 @@ kinds, of answer F1 on answerable questions plus correct abstentions on the othe
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +155,46 @@ def describe(calibration: abstain.Calibration, samples: Sequence[Sample]) -> dic
             "ece": expected_calibration_error(conf, [float(r.right) for r in rows]),
         }
     return out
+
+
+def fingerprint(reader_dir: Path, inputs: Sequence[Path], settings: dict[str, Any]) -> str:
+    """What a set of samples was read with: the reader's weights, the question files and
+    the run's settings. Samples read with another of any of them describe another fit."""
+    digest = hashlib.sha256(json.dumps([abstain.FEATURES, settings], sort_keys=True).encode())
+    for path in [*sorted(reader_dir.glob("*.safetensors")), *inputs]:
+        digest.update(path.name.encode())
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def save_samples(path: Path, key: str, samples: Sequence[Sample]) -> None:
+    """``samples`` in ``path`` (JSON), written whole or not at all."""
+    data = {"fingerprint": key, "samples": [asdict(s) for s in samples]}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_samples(path: Path, key: str) -> list[Sample]:
+    """The samples kept in ``path``; a ``ValueError`` when they were read with another
+    reader, other questions or other settings (``fingerprint``)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        kept = data["fingerprint"]
+        samples = [
+            Sample(r["group"], tuple(r["features"]), r["f1"], r["answerable"])
+            for r in data["samples"]
+        ]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{path} is not a file of fit-abstention's samples") from None
+    if kept != key:
+        raise ValueError(
+            f"{path} holds what another reader, other questions or other settings gave;"
+            " name a new file, or delete it to read them again"
+        )
+    return samples
 
 
 def _mean(xs: Sequence[float]) -> float:
