@@ -159,10 +159,10 @@ def test_kept_samples_round_trip_and_refuse_another_reader_or_settings(tmp_path:
     questions.write_text("{}")
     key = calibrate.fingerprint(reader, [questions], {"limit": 8})
     samples = _margin_decides(20, seed=1)
-    kept = tmp_path / "samples.json"
+    kept = tmp_path / "not yet" / "samples.json"
     calibrate.save_samples(kept, key, samples)
     assert calibrate.load_samples(kept, key) == samples
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in kept.parent.iterdir()] == ["samples.json"]
 
     assert calibrate.fingerprint(reader, [questions], {"limit": 9}) != key
     questions.write_text('{"data": []}')

@@ -58,6 +58,16 @@ def test_articles_a_squad_file_lacks_are_a_usage_error(
     assert "has none of the articles asked for" in capsys.readouterr().err
 
 
+def test_a_samples_path_that_is_a_folder_is_refused_before_any_reading(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["fit-abstention", "--squad", str(SAMPLE), "--qa-set", str(QA_SET)]
+    argv += ["--samples", str(tmp_path), "--out", str(tmp_path / "fit")]
+    assert cli.main(argv) == 2
+    assert f"--samples {tmp_path} is not a file" in capsys.readouterr().err
+    assert not (tmp_path / "fit").exists()
+
+
 def test_output_on_a_terminal_that_is_not_utf8_is_replaced_not_a_crash(tmp_path: Path) -> None:
     import os
     import subprocess

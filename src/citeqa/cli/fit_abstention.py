@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.split == "test":
         return common.usage_error("the test split is for reporting only")
+    if args.samples is not None and args.samples.exists() and not args.samples.is_file():
+        return common.usage_error(f"--samples {args.samples} is not a file")
     model_dir = args.reader_model if args.reader_model is not None else MODEL_DIR
     if args.samples is None:
         samples = _read(args, model_dir)

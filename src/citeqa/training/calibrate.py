@@ -170,8 +170,10 @@ def fingerprint(reader_dir: Path, inputs: Sequence[Path], settings: dict[str, An
 
 
 def save_samples(path: Path, key: str, samples: Sequence[Sample]) -> None:
-    """``samples`` in ``path`` (JSON), written whole or not at all."""
+    """``samples`` in ``path`` (JSON), written whole or not at all, its folder made if
+    need be: minutes of reading are not lost to a folder that is not there yet."""
     data = {"fingerprint": key, "samples": [asdict(s) for s in samples]}
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data) + "\n", encoding="utf-8")
     os.replace(tmp, path)
