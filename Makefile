@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

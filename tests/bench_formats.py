@@ -192,7 +192,7 @@ def big_files(root: Path) -> dict[str, Path]:
     d = docx.Document()
     for p in many:
         d.add_paragraph(p)
-    d.save(root / "big.docx")
+    d.save(str(root / "big.docx"))
     files["docx"] = root / "big.docx"
     return files
 
@@ -233,7 +233,7 @@ def mixed_folder(root: Path, n: int = 50) -> Path:
             d.add_heading(f"Report {i}", level=1)
             for p in body:
                 d.add_paragraph(p)
-            d.save(path)
+            d.save(str(path))
     return folder
 
 

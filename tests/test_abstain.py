@@ -12,6 +12,7 @@ from citeqa.answer import abstain
 from citeqa.answer.read import Evidence
 from citeqa.evaluation.qa_set import QAItem
 from citeqa.training import calibrate
+from citeqa.types import Hit
 
 
 def test_logistic_fit_recovers_known_weights() -> None:
@@ -70,7 +71,9 @@ class _RecordingQA:
         self.asked: list[frozenset[str] | None] = []
         self.questions: list[str] = []
 
-    def read(self, question: str, *, sources: frozenset[str] | None = None) -> tuple[list, None]:
+    def read(
+        self, question: str, *, sources: frozenset[str] | None = None
+    ) -> tuple[list[Hit], None]:
         self.asked.append(sources)
         self.questions.append(question)
         return [], None

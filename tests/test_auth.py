@@ -3,6 +3,7 @@ and a real `citeqa serve` with a token and a rate limit, over HTTP."""
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import json
 import os
@@ -23,7 +24,6 @@ from urllib.parse import urlencode, urlparse
 import pytest
 
 from citeqa.cli import main
-from citeqa.serve import auth
 from citeqa.serve.app import EXAMPLES
 from citeqa.serve.auth import (
     AuthConfigError,
@@ -49,13 +49,13 @@ AMEG = "Alibaba Digital Media and Entertainment Group"
 
 def test_token_compare_is_constant_time_on_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[object, object]] = []
-    real = auth.hmac.compare_digest
+    real = hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module auth.py compares with
     token = Token.from_text("s3cret-value")
     assert token.matches("s3cret-value") is True
     assert token.matches("s3cret-valuE") is False
@@ -419,6 +419,7 @@ def post(
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One POST; ``source`` picks the client's loopback address (a different client)."""
     parsed = urlparse(url)
+    assert parsed.hostname is not None
     own = conn is None
     if conn is None:
         src = (source, 0) if source else None
@@ -550,6 +551,7 @@ def test_rate_limit_answers_429_per_client(secured: tuple[str, Path]) -> None:
     ``test_rate_limiter_window_slides``."""
     url = secured[0]
     parsed = urlparse(url)
+    assert parsed.hostname is not None
     conn = http.client.HTTPConnection(
         parsed.hostname, parsed.port, timeout=60, source_address=("127.0.0.2", 0)
     )
@@ -574,6 +576,7 @@ def test_the_rate_covers_the_chat_and_gradios_api_too(
     the refusal as the chat's reply: Gradio's call API, signed in, from its own address."""
     url = secured[0]
     parsed = urlparse(url)
+    assert parsed.hostname is not None
     conn = http.client.HTTPConnection(
         parsed.hostname, parsed.port, timeout=60, source_address=(source, 0)
     )

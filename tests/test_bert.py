@@ -36,7 +36,9 @@ def _tiny(**overrides: Any) -> BertForQuestionAnswering:
         max_position_embeddings=64,
         **overrides,
     )
-    return BertForQuestionAnswering(config).eval()
+    model = BertForQuestionAnswering(config)
+    model.eval()  # type: ignore[no-untyped-call]  # transformers leaves eval() unannotated
+    return model
 
 
 def _batch() -> dict[str, torch.Tensor]:

@@ -25,7 +25,7 @@ def page(server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:  # 
     assert CHROMIUM.exists(), (
         "Debian's chromium is missing: make test installs it (apt-get install chromium)"
     )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Dialog, sync_playwright
 
     url, _ = server
     with sync_playwright() as pw:
@@ -37,8 +37,14 @@ def page(server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:  # 
             viewport={"width": 1280, "height": 900},
         )
         page = ctx.new_page()
-        page.dialogs = []  # type: ignore[attr-defined]
-        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+        dialogs: list[str] = []
+
+        def dismiss(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
+        page.dialogs = dialogs  # type: ignore[attr-defined]  # what the tests read back
         page.goto(url)
         page.locator("#citeqa-question textarea").wait_for()
         yield page

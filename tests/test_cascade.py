@@ -71,6 +71,7 @@ def test_an_unsure_or_empty_fast_reading_goes_to_the_large_reader(
         reading = cascade.read("Who?", QUERY, [HIT])
         # the large reader's answer, even when less confident: its abstention decides
         assert reading is not None and reading.text == "Alibaba" and reading.model == LARGE
+    assert reading is not None
     assert made == [1] and large.asked == 2  # loaded once
     assert [r.read_in for r in reading.reads] == [
         *([f"fast reader, {ONE_PASS}"] if fast_reading else []),

@@ -199,7 +199,8 @@ class _QA:
     """Stands in for QA: raises what it is given, or records the question."""
 
     def __init__(self, error: Exception | None = None) -> None:
-        self.error, self.asked = error, []  # type: ignore[var-annotated]
+        self.error = error
+        self.asked: list[str] = []
 
     def ask(self, question: str) -> object:
         self.asked.append(question)
@@ -222,7 +223,8 @@ def test_a_chat_turn_never_shows_a_traceback(caplog: pytest.LogCaptureFixture) -
     assert history[-1]["content"] == "Please type a question."
     # a bug deep inside: a generic message for the user, the traceback in the log
     with caplog.at_level("ERROR", logger="citeqa"):
-        _, history, _ = respond(_QA(ValueError("shapes (3,) and (4,) not aligned")), "Why?", [])
+        error = ValueError("shapes (3,) and (4,) not aligned")
+        _, history, _ = respond(_QA(error), "Why?", [])  # type: ignore[arg-type]  # a stand-in QA
     assert "shapes" not in history[-1]["content"] and "server log" in history[-1]["content"]
     assert "shapes (3,) and (4,) not aligned" in caplog.text
     # a lone surrogate is echoed encodable (Gradio's reply is orjson)

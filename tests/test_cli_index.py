@@ -90,7 +90,8 @@ def test_files_over_the_size_limit_are_skipped_with_a_warning(
     seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (seeds_copy / "huge.txt").write_text("A long sentence about ships. " * 40_000)
-    args = ["index", seeds_copy, "--index", tmp_path / "idx", "--quiet", "--max-file-mb", "1"]
+    args: list[str | Path] = ["index", seeds_copy, "--index", tmp_path / "idx", "--quiet"]
+    args += ["--max-file-mb", "1"]
     assert run(*args) == 0
     assert "skipping huge.txt: file is 1,160,000 bytes, over the 1,000,000-byte limit" in (
         capsys.readouterr().err

@@ -185,7 +185,8 @@ def test_a_worker_that_fails_to_start_does_not_hang_later_callers(
 ) -> None:
     from citeqa import batching
 
-    real_start, failed = threading.Thread.start, []
+    real_start = threading.Thread.start
+    failed: list[str] = []
 
     def start_once_failing(self: threading.Thread) -> None:
         if not failed:
@@ -194,7 +195,7 @@ def test_a_worker_that_fails_to_start_does_not_hang_later_callers(
         real_start(self)
 
     monkeypatch.setattr(threading.Thread, "start", start_once_failing)
-    batcher = batching.MicroBatcher(lambda items: [i * 2 for i in items], name="test")
+    batcher = batching.MicroBatcher[int, int](lambda items: [i * 2 for i in items], name="test")
     with pytest.raises(RuntimeError, match="can't start new thread"):
         batcher(1)
     answer: list[int] = []

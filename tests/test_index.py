@@ -19,8 +19,9 @@ from citeqa.errors import (
 )
 from citeqa.index import ann, lexicon, swap
 from citeqa.index import store as ix
-from citeqa.index.build import build_index, build_lock, write_index
+from citeqa.index.build import build_index, write_index
 from citeqa.index.freshness import staleness
+from citeqa.index.swap import build_lock
 
 from conftest import REPO, FakeEmbedder
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from citeqa.errors import CiteQAError
-from citeqa.evaluation.squad import HELD_OUT_V11, split_articles
+from citeqa.evaluation.squad import HELD_OUT_V11, SquadQuestion, split_articles
 from citeqa.training.config import TrainConfig
 from citeqa.training.loop import train
 from citeqa.training.model import base_model
@@ -140,7 +140,8 @@ def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(
 
     train(config)
     stopped = dataclasses.replace(config, out=str(tmp_path / "stopped"))
-    one_step, taken = loop._step, []
+    one_step = loop._step
+    taken: list[int] = []
 
     def stop_after_one(*args: Any) -> float:
         if taken:
@@ -158,7 +159,8 @@ def test_a_resumed_run_ends_with_the_weights_of_an_unbroken_one(
     def weights(run: str) -> dict[str, Any]:
         state = torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)
         assert state["step"] == 2
-        return state["model"]
+        model: dict[str, Any] = state["model"]
+        return model
 
     straight, resumed = weights("straight"), weights("stopped")
     for name, tensor in straight.items():
@@ -300,9 +302,7 @@ def test_span_loss_is_cross_entropy_for_one_gold_and_lower_with_more() -> None:
     assert span_loss(start, end, more_s, one_e) < expected
 
 
-def _question(qid: str, paragraph: int, context: str, question: str, answer: str) -> object:
-    from citeqa.evaluation.squad import SquadQuestion
-
+def _question(qid: str, paragraph: int, context: str, question: str, answer: str) -> SquadQuestion:
     return SquadQuestion(
         id=qid,
         title="Rivers",
@@ -401,8 +401,8 @@ def test_swapped_name_pairs_ask_about_a_name_the_paragraph_never_mentions() -> N
         _question("c2", 1, chopin, "What was Chopin's nationality?", "Polish"),
         _question("x1", 1, chopin, "What was his nationality?", "Polish"),  # names nothing
     ]
-    pairs = swapped_name_pairs(questions, 1.0, 13)  # type: ignore[arg-type]
-    by_id = {q.id: q for q in questions}  # type: ignore[attr-defined]
+    pairs = swapped_name_pairs(questions, 1.0, 13)
+    by_id = {q.id: q for q in questions}
     assert sorted(p.id for p in pairs) == ["b1-swap", "b2-swap", "c1-swap", "c2-swap"]
     for pair in pairs:
         source = by_id[pair.id.removesuffix("-swap")]
@@ -419,9 +419,9 @@ def test_swapped_name_pairs_ask_about_a_name_the_paragraph_never_mentions() -> N
         "When did Beyoncé leave Warsaw?",
         "When did Chopin leave Beyoncé?",
     }
-    assert swapped_name_pairs(questions, 0.0, 13) == []  # type: ignore[arg-type]
+    assert swapped_name_pairs(questions, 0.0, 13) == []
     with pytest.raises(ValueError, match="swap negatives share"):
-        swapped_name_pairs(questions, 2.0, 13)  # type: ignore[arg-type]
+        swapped_name_pairs(questions, 2.0, 13)
 
 
 def test_swapped_name_pairs_on_real_squad_are_seeded_and_never_name_the_paragraph() -> None:
@@ -455,9 +455,9 @@ def test_carelessly_typed_questions_keep_their_answers_and_most_letters() -> Non
     question = "Which studios will Youku collaborate with?"
     for _ in range(200):
         typed = carelessly(question, rng, typo_rate=1.0)
-        words, source = typed.split(), question.rstrip("?").split()
-        assert len(words) == len(source)
-        for new, old in zip(words, source, strict=True):
+        words, original = typed.split(), question.rstrip("?").split()
+        assert len(words) == len(original)
+        for new, old in zip(words, original, strict=True):
             if len(old) < 4:  # short words are left alone
                 assert new == old
             else:  # one typo: the same first and last letters, the length off by one at most

@@ -25,7 +25,9 @@ def tiny_roberta(folder: Path) -> Path:
     bpe.save_model(str(folder))
     vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
     lines = (folder / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]  # a header
-    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=[tuple(m.split()) for m in lines if m])
+    # transformers annotates merges as list[str], but the BPE model under it takes pairs
+    pairs = [tuple(m.split()) for m in lines if m]
+    tokenizer = RobertaTokenizerFast(vocab=vocab, merges=pairs)  # type: ignore[arg-type]
     torch.manual_seed(0)
     config = RobertaConfig(
         vocab_size=len(tokenizer),
