@@ -174,7 +174,7 @@ def test_kept_samples_round_trip_and_refuse_another_reader_or_settings(tmp_path:
     (reader / "model.safetensors").write_bytes(b"retrained")
     retrained = calibrate.fingerprint(reader, [questions], {"limit": 8})
     assert retrained != key
-    with pytest.raises(ValueError, match="another reader, other questions or other settings"):
+    with pytest.raises(ValueError, match="another reader, other questions, documents or settings"):
         calibrate.load_samples(kept, retrained)
     kept.write_text('{"samples": 3}')
     with pytest.raises(ValueError, match="not a file of fit-abstention's samples"):

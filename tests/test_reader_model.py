@@ -15,7 +15,7 @@ from citeqa.errors import CiteQAError
 from citeqa.index.embed import Embedder, MiniLMEmbedder
 from citeqa.pipeline import QA
 
-from conftest import REPO
+from conftest import REPO, make_home
 from tiny_models import tiny_roberta
 
 # Each loads the real embedder and a tiny RoBERTa; fitting abstention reads dozens of
@@ -112,13 +112,13 @@ def test_a_reader_model_is_for_the_span_reader(
 @pytest.mark.slow
 def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     roberta: Path,
-    home: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from citeqa.answer.reader_model import CALIBRATION, MODEL_DIR
 
+    home = make_home(tmp_path / "home")  # its own: the test changes a document
     monkeypatch.setenv("CITEQA_HOME", str(home))
     # twelve articles, so that the ten held out for validation leave some to train on
     sample = json.loads((REPO / "tests" / "data" / "squad_sample.json").read_text())
@@ -159,5 +159,11 @@ def test_fit_abstention_writes_to_out_and_leaves_the_package_alone(
     # samples read with other settings are refused, and nothing is written
     out.joinpath(CALIBRATION).unlink()
     assert main([*argv, "--limit", "9"]) == 2
-    assert "other settings" in capsys.readouterr().err
+    assert "or settings gave" in capsys.readouterr().err
+    assert not (out / CALIBRATION).exists()
+    # and so are samples read over other documents: the seeds questions' answers changed
+    seed = sorted((home / "seeds").iterdir())[0]
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    assert main(argv) == 2
+    assert "documents or settings" in capsys.readouterr().err
     assert not (out / CALIBRATION).exists()

@@ -59,7 +59,8 @@ def add(sub: Any) -> None:
         type=Path,
         metavar="FILE",
         help="keep what the reader gave for each question in FILE; a later run with the same"
-        " reader, questions and settings fits from it without reading again (to try --drop)",
+        " reader, questions, documents and settings fits from it without reading again (to"
+        " try --drop)",
     )
     common.add_reader_model(p)
     p.add_argument(
@@ -75,6 +76,7 @@ def add(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from citeqa.answer.reader_model import MODEL_DIR
+    from citeqa.paths import default_corpus
     from citeqa.training import calibrate
 
     if args.split == "test":
@@ -85,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is None:
         samples = _read(args, model_dir)
     else:
-        inputs = [args.squad, *args.extra, args.qa_set]
+        # the documents the seeds questions are asked of, too: the dev split's answers
+        # come from them
+        corpus = sorted(p for p in default_corpus().rglob("*") if p.is_file())
+        inputs = [args.squad, *args.extra, args.qa_set, *corpus]
         settings = {"limit": args.limit, "seed": args.seed, "split": args.split}
         key = calibrate.fingerprint(model_dir, inputs, settings)
         if args.samples.is_file():

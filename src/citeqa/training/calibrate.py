@@ -158,8 +158,9 @@ def describe(calibration: abstain.Calibration, samples: Sequence[Sample]) -> dic
 
 
 def fingerprint(reader_dir: Path, inputs: Sequence[Path], settings: dict[str, Any]) -> str:
-    """What a set of samples was read with: the reader's weights, the question files and
-    the run's settings. Samples read with another of any of them describe another fit."""
+    """What a set of samples was read with: the reader's weights, the input files (the
+    questions, the documents they are asked of) and the run's settings. Samples read with
+    another of any of them describe another fit."""
     digest = hashlib.sha256(json.dumps([abstain.FEATURES, settings], sort_keys=True).encode())
     for path in [*sorted(reader_dir.glob("*.safetensors")), *inputs]:
         digest.update(path.name.encode())
@@ -193,7 +194,7 @@ def load_samples(path: Path, key: str) -> list[Sample]:
         raise ValueError(f"{path} is not a file of fit-abstention's samples") from None
     if kept != key:
         raise ValueError(
-            f"{path} holds what another reader, other questions or other settings gave;"
+            f"{path} holds what another reader, other questions, documents or settings gave;"
             " name a new file, or delete it to read them again"
         )
     return samples
