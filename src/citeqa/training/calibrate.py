@@ -110,8 +110,8 @@ def ablation(samples: Sequence[Sample], folds: int = 5, seed: int = 13) -> dict[
     """Cross-validated, with every feature and without each one: the fit's own objective
     (per group, the mean of ``abstain.gain``; then the mean over groups) and false
     abstention, each question scored by the fit and threshold of the folds it was left out
-    of. A feature whose loss does not
-    lower the objective earns no place: word overlap, say, that declines paraphrase."""
+    of. A feature whose loss does not lower the objective earns no place: word overlap,
+    say, that declines paraphrase."""
     order = list(range(len(samples)))
     random.Random(seed).shuffle(order)
     fold_of = {i: k % folds for k, i in enumerate(order)}
