@@ -57,7 +57,7 @@ pytest: $(STAMP)
 pytest-all: $(STAMP)
 	$(BIN)/pytest -q --hypothesis-profile=full --durations=15
 
-# docs/reports/ anew from `citeqa eval`, as docs/ quotes them: about an hour on 2 cores
+# docs/reports/ anew from `citeqa eval`, as docs/ quotes them: about 100 minutes on 2 cores
 # with nothing else running, the SQuAD indexes built on the way. A test split's report
 # keeps its figures and drops its worst misses, and the eval's own output goes to a log:
 # test sets report, they never tune.

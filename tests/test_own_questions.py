@@ -95,10 +95,12 @@ def test_the_test_split_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "the test split is for reporting only" in capsys.readouterr().err
 
 
-@pytest.mark.model
-def test_calibrate_writes_a_file_ask_and_load_take(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def own_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, list[dict[str, object]]]:
+    """An index of the seeds (fake embedder) and 23 of their dev questions as an operator's
+    own set: its file and its rows."""
     from citeqa.index.build import build_index
 
     shutil.copytree(SEEDS, tmp_path / "corpus")
@@ -113,6 +115,16 @@ def test_calibrate_writes_a_file_ask_and_load_take(
     chosen = [r for r in dev if r["answers"]][:15] + [r for r in dev if not r["answers"]][:8]
     qa_set = tmp_path / "mine.jsonl"
     qa_set.write_text("".join(json.dumps(r) + "\n" for r in chosen), encoding="utf-8")
+    return qa_set, chosen
+
+
+@pytest.mark.model
+def test_calibrate_writes_a_file_ask_and_load_take(
+    tmp_path: Path,
+    own_set: tuple[Path, list[dict[str, object]]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    qa_set, chosen = own_set
     out = tmp_path / "cal" / "mine.json"
     packaged = [(d / CALIBRATION).read_bytes() for d in (MODEL_DIR, LARGE_DIR)]
     # the default reader, the cascade: its large reader's threshold decides every answer
@@ -129,8 +141,29 @@ def test_calibrate_writes_a_file_ask_and_load_take(
     assert [(d / CALIBRATION).read_bytes() for d in (MODEL_DIR, LARGE_DIR)] == packaged
     qa = QA.load(tmp_path / "index", embedder=FakeEmbedder(), calibration=out)
     assert qa.policy.min_confidence == written.threshold
-    question = chosen[0]["question"]
+    question = str(chosen[0]["question"])
     assert cli.main(["ask", question, "--index", str(tmp_path / "index"), "--json",
                      "--calibration", str(out)]) == 0  # fmt: skip
     asked = json.loads(capsys.readouterr().out)
     assert asked["abstained"] == (qa.ask(question).abstained)
+
+
+@pytest.mark.model
+def test_calibrate_a_chosen_reader_writes_its_own_abstention(
+    tmp_path: Path,
+    own_set: tuple[Path, list[dict[str, object]]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    qa_set, _ = own_set
+    out = tmp_path / "fast.json"
+    fast = Calibration.load(MODEL_DIR / CALIBRATION)
+    argv = ["calibrate", str(qa_set), "--index", str(tmp_path / "index"), "--out", str(out)]
+    assert cli.main([*argv, "--reader", "span"]) == 0
+    printed = capsys.readouterr().out
+    assert f"Current threshold {fast.threshold:.3f}: answers " in printed
+    written = Calibration.load(out)
+    assert written.weights == fast.weights  # the fast reader's fit, not the cascade's
+    # the file goes with its reader, and the hint says so
+    assert f"use it with: citeqa ask --reader span --calibration {out} ..." in printed
+    qa = QA.load(tmp_path / "index", reader="span", embedder=FakeEmbedder(), calibration=out)
+    assert qa.policy.min_confidence == written.threshold

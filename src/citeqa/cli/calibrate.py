@@ -1,6 +1,8 @@
-"""``citeqa calibrate``: the span reader's threshold checked on the operator's own
+"""``citeqa calibrate``: a span reader's threshold checked on the operator's own
 questions, and a calibration file that ``ask``, ``serve`` and ``QA.load`` take with
-``--calibration`` (the installed package is never written to)."""
+``--calibration`` for the same reader (the installed package is never written to). The
+cascade's file is its large reader's abstention: that reader's threshold decides every
+answer the cascade gives."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from citeqa.answer.readers import DEFAULT_READER, SPAN_READERS
 from citeqa.cli import common
 from citeqa.cli.common import EXIT_OK
 
@@ -22,6 +25,12 @@ def add(sub: Any) -> None:
     )
     p.add_argument("--index", type=Path, default=None, help="index folder; " + common.INDEX_DEFAULT)
     p.add_argument("--split", default=None, help="only this split of the set (never test)")
+    p.add_argument(
+        "--reader",
+        default=DEFAULT_READER,
+        choices=SPAN_READERS,
+        help="the reader to calibrate; the file is for this reader alone (default: %(default)s)",
+    )
     common.add_reader_model(p)
     common.add_calibration(p)
     p.add_argument(
@@ -55,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     qa = QA.load(
         args.index,
         embedder=common.make_embedder(),
+        reader=args.reader,
         reader_model=args.reader_model,
         calibration=args.calibration,
     )
@@ -82,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         replace(calibration, threshold=suggested).save(args.out)
         print()
-        print(f"wrote {args.out}; use it with: citeqa ask --calibration {args.out} ...")
-        print(f"  (also citeqa serve --calibration {args.out}, QA.load(calibration=...))")
+        # a reader's fit means nothing to another's scores: the file goes with its reader
+        flags = f"--calibration {args.out}"
+        if args.reader != DEFAULT_READER:
+            flags = f"--reader {args.reader} {flags}"
+        print(f"wrote {args.out}; use it with: citeqa ask {flags} ...")
+        print(f"  (also citeqa serve {flags}, QA.load(reader=..., calibration=...))")
     return EXIT_OK
 
 

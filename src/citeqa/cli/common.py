@@ -84,14 +84,15 @@ def add_reader_model(p: Any) -> None:
 
 
 def add_calibration(p: Any) -> None:
-    """``--calibration FILE``: the span reader's abstention from ``citeqa calibrate``."""
+    """``--calibration FILE``: a span reader's abstention from ``citeqa calibrate``."""
     p.add_argument(
         "--calibration",
         type=existing_file,
         default=None,
         metavar="FILE",
-        help="the span reader's abstention (threshold, weights) from citeqa calibrate,"
-        " in place of the one beside the model",
+        help="a span reader's abstention (threshold, weights) from citeqa calibrate with the"
+        " same --reader, in place of the one beside its model (the cascade's: its large"
+        " reader's)",
     )
 
 
