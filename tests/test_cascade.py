@@ -9,7 +9,7 @@ import pytest
 
 from citeqa.answer.abstain import FEATURES, Calibration
 from citeqa.answer.cascade import FAST, LARGE, CascadeReader
-from citeqa.answer.read import ONE_PASS, Evidence, PassageRead, Reading
+from citeqa.answer.read import FIRST_PASS, ONE_PASS, Evidence, PassageRead, Reading
 from citeqa.types import Hit, Passage, Sentence
 
 TEXT = "Alibaba will invest HK$5 billion. TVB signed too."
@@ -26,17 +26,30 @@ def _reading(confidence: float, span: str) -> Reading:
 
 
 class Stand:
-    """A reader that gives one reading and counts its questions."""
+    """A reader that gives one reading, counts its questions and keeps the passages it
+    was given."""
 
-    def __init__(self, name: str, reading: Reading | None, threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        name: str,
+        reading: Reading | None,
+        threshold: float = 0.5,
+        settled: bool = True,
+    ) -> None:
         self.name = name
         self.reading = reading
         self.calibration = Calibration((0.0,) * len(FEATURES), 0.0, threshold)
         self.asked = 0
+        self.given: list[list[Hit]] = []
+        self._settled = settled
 
     def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
         self.asked += 1
+        self.given.append(list(hits))
         return self.reading
+
+    def settled(self, reading: Reading) -> bool:
+        return self._settled
 
 
 def _cascade(fast: Stand, large: Stand, sure: float) -> tuple[CascadeReader, list[int]]:
@@ -119,3 +132,35 @@ def test_threads_asking_at_once_load_the_large_model_once() -> None:
         t.join()
     assert made == [1] and large.asked == 6
     assert [r.text if r else None for r in got] == ["Alibaba"] * 6
+
+
+OTHER = Hit(Passage("b-0", "b", "b.txt", "B", 0, len(TEXT), TEXT, (SENTENCE,)), 0.5)
+
+
+def test_the_fast_reader_reads_the_top_passage_and_the_large_one_all_of_them() -> None:
+    fast = Stand("span", _reading(0.5, "HK$5 billion"))
+    large = Stand("large", _reading(0.9, "Alibaba"))
+    cascade, _ = _cascade(fast, large, sure=0.8)
+    reading = cascade.read("Who?", QUERY, [HIT, OTHER])
+    assert fast.given == [[HIT]] and large.given == [[HIT, OTHER]]
+    assert reading is not None
+    # the trace says the fast reader read the top passage alone, not "all at once"
+    assert [r.read_in for r in reading.reads] == [
+        f"fast reader, {FIRST_PASS}",
+        f"large reader, {ONE_PASS}",
+    ]
+
+
+@pytest.mark.parametrize("settled", [True, False])
+def test_a_sure_fast_answer_its_rules_are_not_content_with_goes_to_the_large_reader(
+    settled: bool,
+) -> None:
+    """A sum of money without a number, or a list of one item, from the top passage: the
+    others may hold the rest, and only the large reader reads them."""
+    fast = Stand("span", _reading(0.95, "TVB"), settled=settled)
+    large = Stand("large", _reading(0.9, "Alibaba"))
+    cascade, _ = _cascade(fast, large, sure=0.8)
+    reading = cascade.read("Which studios?", QUERY, [HIT, OTHER])
+    assert reading is not None
+    assert reading.model == (FAST if settled else LARGE)
+    assert large.asked == (0 if settled else 1)

@@ -3,6 +3,7 @@ for real)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -576,7 +577,8 @@ def test_train_reader_rejects_a_bad_share_before_loading(
 @pytest.mark.slow
 def test_lora_trains_adapters_and_head_of_another_architecture(tmp_path: Path) -> None:
     """A rank-4 LoRA run from a tiny RoBERTa: the encoder stays frozen, the adapters and
-    span head train, and the reader is saved whole (merged) and as its adapters alone."""
+    span head train, and the reader is saved whole (merged) and as its adapters alone,
+    which a later run goes on training."""
     import dataclasses
 
     import torch
@@ -615,3 +617,25 @@ def test_lora_trains_adapters_and_head_of_another_architecture(tmp_path: Path) -
     assert torch.allclose(got.end_logits, want.end_logits, atol=1e-2)
     with pytest.raises(CiteQAError, match=r"lora_rank 4 -> 8"):
         train(dataclasses.replace(config, lora_rank=8), resume=True)
+
+    # the adapters alone are a reader to go on training: its weights are where it starts
+    more = _tiny(tmp_path / "more", init=str(final / "adapter"), lora_rank=4, batch_size=4)
+    with pytest.raises(
+        CiteQAError, match=r"rank-4 LoRA adapters; continue them with --lora-rank 4"
+    ):
+        base_model(dataclasses.replace(more, lora_rank=8))
+    model, _ = base_model(more)
+    assert 0 < sum(p.numel() for p in model.parameters() if p.requires_grad) < 100_000
+    model.eval()
+    with torch.inference_mode():
+        resumed = model(**inputs)
+    assert torch.allclose(resumed.start_logits, got.start_logits, atol=1e-4)
+    train(dataclasses.replace(more, max_steps=1))
+    continued, head = tmp_path / "more" / "final" / "adapter", "base_model.model.qa_outputs.weight"
+    assert json.loads((continued / "adapter_config.json").read_text())[
+        "base_model_name_or_path"
+    ] == str(base)
+    assert not torch.equal(
+        load_file(continued / "adapter_model.safetensors")[head],
+        adapter[head],
+    )

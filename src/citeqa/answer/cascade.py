@@ -1,15 +1,18 @@
-"""Two span readers in a cascade: the fast one reads every question, and the large one
-reads only those the fast one is not sure of.
+"""Two span readers in a cascade: the fast one reads the top passage, and the large one
+reads the questions the fast one is not sure of.
 
-The fast reader (MiniLM, 22M parameters) answers a question phrased near its text in
-about 40 ms; the large one (MPNet-base with LoRA adapters, 110M) reads paraphrase far
-better, at about seven times the cost. A fast answer whose calibrated confidence reaches
-``sure`` stands; anything else, a fast abstention included, goes to the large reader,
-whose own fitted abstention then decides. ``sure`` is never below either reader's
-threshold, so one threshold (the large reader's) decides every answer, and no fast answer
-stands that the fast reader itself would decline. The large model
-loads on the first question that needs it: a ``citeqa ask`` the fast reader is sure of
-never pays for it.
+The fast reader (MiniLM, 22M parameters) reads a passage in about 25 ms; the large one
+(MPNet-base with LoRA adapters, 110M) reads paraphrase far better, at about four times the
+cost. A fast answer from the top passage stands when its calibrated confidence reaches
+``sure`` and the fast reader's own rules are content with it (a number for a sum, more than
+one item for a list). Anything else, a fast abstention included, goes to the large reader,
+which reads the top passage and, when not sure of it, the others; its own fitted
+abstention then decides. The fast reader never reads the other passages itself: that
+second pass almost never let a fast answer stand (docs/quality.md). ``sure`` is never below
+either reader's threshold, so one threshold (the large reader's) decides every answer, and
+no fast answer stands that the fast reader itself would decline. The large model loads on
+the first question that needs it: a ``citeqa ask`` the fast reader is sure of never pays
+for it.
 """
 
 from __future__ import annotations
@@ -17,15 +20,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 
 from citeqa.answer.abstain import Calibration
-from citeqa.answer.read import PassageRead, Reader, Reading
+from citeqa.answer.read import FIRST_PASS, PassageRead, Reader, Reading
 from citeqa.types import Hit
 
 FAST = "fast"
 LARGE = "large"
+
+
+class FastReader(Reader, Protocol):
+    def settled(self, reading: Reading) -> bool:
+        """Whether ``reading``, from the top passage alone, leaves its rules nothing to
+        look for in the other passages (``SpanReader.settled``)."""
+        ...
 
 
 class CascadeReader:
@@ -33,7 +44,7 @@ class CascadeReader:
 
     def __init__(
         self,
-        fast: Reader,
+        fast: FastReader,
         large: Callable[[], Reader],
         large_calibration: Calibration,
         sure: float,
@@ -62,9 +73,12 @@ class CascadeReader:
         _ = self.large
 
     def read(self, question: str, query: np.ndarray, hits: Sequence[Hit]) -> Reading | None:
-        quick = self.fast.read(question, query, hits)
-        if quick is not None and quick.confidence >= self.sure:
-            return replace(quick, model=FAST, reads=_labelled(quick, FAST))
+        quick = self.fast.read(question, query, hits[:1])
+        if quick is not None:
+            # one passage is "all at once" to the fast reader; to the cascade, its first pass
+            quick = _first_pass(quick) if len(hits) > 1 else quick
+            if quick.confidence >= self.sure and self.fast.settled(quick):
+                return replace(quick, model=FAST, reads=_labelled(quick, FAST))
         slow = self.large.read(question, query, hits)
         if slow is None:
             return None
@@ -77,6 +91,10 @@ class CascadeReader:
         if reading.model == FAST:
             return getattr(self.fast, "calibration", None)
         return self.calibration
+
+
+def _first_pass(reading: Reading) -> Reading:
+    return replace(reading, reads=tuple(replace(r, read_in=FIRST_PASS) for r in reading.reads))
 
 
 def _labelled(reading: Reading, model: str) -> tuple[PassageRead, ...]:

@@ -148,7 +148,7 @@ class SpanReader:
         first = self._read_windows(question, hits[:1])
         first_guesses = self._guesses(first)
         reading = self._reading(question, query, hits, first, first_guesses)
-        if reading is not None and reading.confidence >= enough and self._settled(reading):
+        if reading is not None and reading.confidence >= enough and self.settled(reading):
             return _with_reads(
                 reading, hits, [(first_guesses, FIRST_PASS)], self.settings.by_margin
             )
@@ -158,10 +158,11 @@ class SpanReader:
         passes = [(first_guesses, FIRST_PASS), (rest_guesses, SECOND_PASS)]
         return _with_reads(reading, hits, passes, self.settings.by_margin)
 
-    def _settled(self, reading: Reading) -> bool:
+    def settled(self, reading: Reading) -> bool:
         """Whether the rules that look across every window read have nothing left to find
         in the other passages: a sum of money answered with a number, a list question with
-        more than one item."""
+        more than one item. A reading from the top passage alone that is not settled reads
+        the others (here, or in the cascade's large reader)."""
         kind = reading.evidence.kind
         if self.settings.money and kind == qt.MONEY and not at.has_number(reading.text):
             return False

@@ -16,7 +16,11 @@ def add(sub: Any) -> None:
     p = sub.add_parser("train-reader", help="fine-tune the span reader on SQuAD (CPU, slow)")
     p.add_argument("--squad", type=Path, required=True, help="SQuAD-format training JSON")
     p.add_argument(
-        "--extra", type=Path, action="append", default=[], help="more SQuAD-format JSON (QED)"
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="more SQuAD-format JSON (QED, TyDi QA); a file given twice weighs twice",
     )
     p.add_argument("--out", type=Path, required=True, help="folder for checkpoints and models")
     p.add_argument("--epochs", type=int, default=1)
@@ -56,7 +60,12 @@ def add(sub: Any) -> None:
         ),
     )
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
-    p.add_argument("--init", type=Path, help="a saved reader to continue training from")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="a saved reader to continue training from: a model folder, or a LoRA reader's"
+        " adapters (with their --lora-rank)",
+    )
     p.add_argument(
         "--base",
         choices=BASES,

@@ -13,8 +13,8 @@ class TrainConfig:
     squad: str
     out: str
     extra: tuple[str, ...] = ()
-    """More SQuAD-format training files (QED); a seeded ``squad.EXTRA_VAL_SHARE`` of their
-    articles is held out for validation too."""
+    """More SQuAD-format training files (QED, TyDi QA); a seeded ``squad.EXTRA_VAL_SHARE``
+    of their articles is held out for validation too. A file named twice weighs twice."""
     epochs: int = 1
     lr: float = 1e-4
     batch_size: int = 32
@@ -35,7 +35,9 @@ class TrainConfig:
     threads: int = 0
     """torch threads (0: torch's default)."""
     init: str = ""
-    """A saved reader to continue from (warm start); empty: the base encoder ``base``."""
+    """A saved reader to continue from (warm start): a model folder, or a LoRA reader's
+    adapters (``models/reader-large``), which train on over their own base; empty: the
+    base encoder ``base``."""
     base: str = "minilm"
     """The encoder a reader starts from (``training.bases``): ``minilm``, the packaged
     all-MiniLM-L6-v2, or ``mpnet``, all-mpnet-base-v2 assembled from its PyPI parts."""

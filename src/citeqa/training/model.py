@@ -1,5 +1,6 @@
-"""The model a training run starts from and what it saves: a base encoder (``bases``) or a
-saved reader, with a span head, optionally LoRA adapters; saved in fp16 for any loader."""
+"""The model a training run starts from and what it saves: a base encoder (``bases``), a
+saved reader or a LoRA reader's adapters (its own base under them), with a span head,
+optionally LoRA adapters; saved in fp16 for any loader."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from citeqa.errors import CiteQAError
 from citeqa.training.config import TrainConfig
 
 
@@ -15,11 +17,23 @@ def base_model(config: TrainConfig) -> tuple[Any, Any]:
     import torch
     from transformers import AutoConfig, AutoModelForQuestionAnswering, AutoTokenizer
 
+    from citeqa.answer import adapter
     from citeqa.bases import base_path
     from citeqa.training import attention
     from citeqa.training.dropout import use_fast_dropout
 
-    base = Path(config.init) if config.init else base_path(config.base)
+    init = Path(config.init) if config.init else None
+    adapters = init if init is not None and adapter.is_adapter(init) else None
+    if adapters is not None:  # a LoRA reader (the shipped large one): its adapters train on
+        settings = adapter.AdapterConfig.read(adapters)
+        if config.lora_rank != settings.rank:
+            raise CiteQAError(
+                f"{adapters} holds rank-{settings.rank} LoRA adapters; continue them with"
+                f" --lora-rank {settings.rank}"
+            )
+        base = adapter.base_folder(settings)
+    else:
+        base = init or base_path(config.base)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     extra: dict[str, Any] = {}
     if AutoConfig.from_pretrained(str(base)).model_type == "bert":
@@ -40,7 +54,11 @@ def base_model(config: TrainConfig) -> tuple[Any, Any]:
         **extra,
     )
     use_fast_dropout(model)
-    if config.lora_rank:
+    if adapters is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapters), is_trainable=True)
+    elif config.lora_rank:
         model = with_lora(model, config.lora_rank)
     return model, tokenizer
 
@@ -99,7 +117,7 @@ def export(
 def _save_adapter(model: Any, dest: Path, config: TrainConfig) -> None:
     """PEFT's adapter folder, in fp16, naming as its base what ``answer/adapter.py``
     finds again on another machine: the base's hub id when citeqa assembles it, else the
-    folder it was trained from."""
+    folder it was trained from (an adapter continued keeps the base its own config named)."""
     from safetensors.torch import load_file, save_file
 
     from citeqa.answer import adapter
@@ -109,7 +127,10 @@ def _save_adapter(model: Any, dest: Path, config: TrainConfig) -> None:
     weights = load_file(dest / adapter.WEIGHTS)
     save_file({k: v.half().contiguous() for k, v in weights.items()}, dest / adapter.WEIGHTS)
     settings = json.loads((dest / adapter.CONFIG).read_text(encoding="utf-8"))
-    if config.base == "mpnet" and not config.init:
+    init = Path(config.init) if config.init else None
+    if init is not None and adapter.is_adapter(init):
+        settings["base_model_name_or_path"] = adapter.AdapterConfig.read(init).base
+    elif config.base == "mpnet" and init is None:
         settings["base_model_name_or_path"] = MPNET.hub_id
     (dest / adapter.CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
     (dest / "README.md").unlink(missing_ok=True)  # PEFT's blank model card
