@@ -69,6 +69,8 @@ def test_two_steps_then_save_and_reload(tmp_path: Path, bf16: bool) -> None:
     # trained with citeqa's attention, saved for any loader: the config does not name it
     assert "citeqa" not in (final / "config.json").read_text()
     assert (final / "tokenizer.json").exists() and (final / "training.json").exists()
+    recorded = json.loads((final / "training.json").read_text())["config"]
+    assert recorded["squad"] == SAMPLE.name and recorded["out"] == tmp_path.name  # no paths
     from citeqa.training.validate import load_reader_model
 
     model, tokenizer = load_reader_model(final)

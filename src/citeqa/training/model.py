@@ -101,7 +101,8 @@ def export(
     import copy
 
     dest.mkdir(parents=True, exist_ok=True)
-    training = json.dumps({"config": asdict(config), "validation": metrics}, indent=2) + "\n"
+    recipe = {"config": _file_names(config), "validation": metrics}
+    training = json.dumps(recipe, indent=2) + "\n"
     if config.lora_rank:
         _save_adapter(model, dest / "adapter", config)
         (dest / "adapter" / "training.json").write_text(training)
@@ -112,6 +113,16 @@ def export(
         copy.deepcopy(model).half().save_pretrained(dest, safe_serialization=True)
     tokenizer.save_pretrained(dest)
     (dest / "training.json").write_text(training)
+
+
+def _file_names(config: TrainConfig) -> dict[str, Any]:
+    """The recipe as ``training.json`` ships it: the data files by name, not by where
+    they lay on the machine that trained."""
+    names = asdict(config)
+    for key in ("squad", "out", "init"):
+        names[key] = Path(names[key]).name if names[key] else ""
+    names["extra"] = [Path(e).name for e in config.extra]
+    return names
 
 
 def _save_adapter(model: Any, dest: Path, config: TrainConfig) -> None:
