@@ -164,3 +164,27 @@ def test_a_sure_fast_answer_its_rules_are_not_content_with_goes_to_the_large_rea
     assert reading is not None
     assert reading.model == (FAST if settled else LARGE)
     assert large.asked == (0 if settled else 1)
+
+
+def test_a_fast_answer_from_the_top_of_several_passages_is_its_first_pass() -> None:
+    fast = Stand("span", _reading(0.9, "HK$5 billion"))
+    cascade, made = _cascade(fast, Stand("large", None), sure=0.8)
+    reading = cascade.read("How much?", QUERY, [HIT, OTHER])
+    assert reading is not None and reading.model == FAST and not made
+    assert [r.read_in for r in reading.reads] == [f"fast reader, {FIRST_PASS}"]
+
+
+def test_with_one_passage_an_unsettled_sure_answer_stands() -> None:
+    """No other passage could hold the rest of the list, so the large model is not
+    loaded to read the same one."""
+    fast = Stand("span", _reading(0.95, "TVB"), settled=False)
+    cascade, made = _cascade(fast, Stand("large", _reading(0.9, "Alibaba")), sure=0.8)
+    reading = cascade.read("Which studios?", QUERY, [HIT])
+    assert reading is not None and reading.model == FAST and not made
+
+
+def test_no_passages_no_answer_and_no_large_model() -> None:
+    fast = Stand("span", None)
+    cascade, made = _cascade(fast, Stand("large", _reading(0.9, "Alibaba")), sure=0.8)
+    assert cascade.read("Who?", QUERY, []) is None
+    assert not made and fast.asked == 0

@@ -161,8 +161,8 @@ class SpanReader:
     def settled(self, reading: Reading) -> bool:
         """Whether the rules that look across every window read have nothing left to find
         in the other passages: a sum of money answered with a number, a list question with
-        more than one item. A reading from the top passage alone that is not settled reads
-        the others (here, or in the cascade's large reader)."""
+        more than one item. A reading from the top passage alone that is not settled sends
+        the question on to the other passages (here, or in the cascade's large reader)."""
         kind = reading.evidence.kind
         if self.settings.money and kind == qt.MONEY and not at.has_number(reading.text):
             return False

@@ -71,7 +71,8 @@ def add(sub: Any) -> None:
         choices=BASES,
         default="minilm",
         help="the encoder to start from: minilm (22M parameters, packaged) or mpnet"
-        " (all-mpnet-base-v2, 110M, assembled from its five PyPI parts)",
+        " (all-mpnet-base-v2, 110M, assembled from its five PyPI parts); a run from --init"
+        " starts from that reader instead",
     )
     p.add_argument(
         "--lora-rank",

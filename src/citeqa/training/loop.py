@@ -33,7 +33,7 @@ from citeqa.training.data import (
     training_questions,
     validation_negatives,
 )
-from citeqa.training.model import base_model, export
+from citeqa.training.model import base_model, export, init_adapters
 from citeqa.training.validate import evaluate_gold
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> dict[str, Any]:
     state = torch.load(ckpt, weights_only=False) if resume and ckpt.exists() else None
     if state is not None:  # before the minutes of data preparation
         checkpoint.check_recipe(ckpt, state, config)
+    init_adapters(config)  # likewise: adapters of another rank are refused now
     train_qs, val_sets, n_pairs = _questions(config)
     model, tokenizer = base_model(config)
     plan = _plan(config, tokenizer, train_qs, val_sets)

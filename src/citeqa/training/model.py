@@ -22,18 +22,11 @@ def base_model(config: TrainConfig) -> tuple[Any, Any]:
     from citeqa.training import attention
     from citeqa.training.dropout import use_fast_dropout
 
-    init = Path(config.init) if config.init else None
-    adapters = init if init is not None and adapter.is_adapter(init) else None
+    adapters = init_adapters(config)
     if adapters is not None:  # a LoRA reader (the shipped large one): its adapters train on
-        settings = adapter.AdapterConfig.read(adapters)
-        if config.lora_rank != settings.rank:
-            raise CiteQAError(
-                f"{adapters} holds rank-{settings.rank} LoRA adapters; continue them with"
-                f" --lora-rank {settings.rank}"
-            )
-        base = adapter.base_folder(settings)
+        base = adapter.base_folder(adapter.AdapterConfig.read(adapters))
     else:
-        base = init or base_path(config.base)
+        base = Path(config.init) if config.init else base_path(config.base)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     extra: dict[str, Any] = {}
     if AutoConfig.from_pretrained(str(base)).model_type == "bert":
@@ -61,6 +54,22 @@ def base_model(config: TrainConfig) -> tuple[Any, Any]:
     elif config.lora_rank:
         model = with_lora(model, config.lora_rank)
     return model, tokenizer
+
+
+def init_adapters(config: TrainConfig) -> Path | None:
+    """``config.init`` when it is a LoRA reader's adapters, checked against the run's
+    rank (before minutes of data preparation: ``loop.train`` asks first); else None."""
+    from citeqa.answer import adapter
+
+    init = Path(config.init) if config.init else None
+    if init is None or not adapter.is_adapter(init):
+        return None
+    rank = adapter.AdapterConfig.read(init).rank
+    if config.lora_rank != rank:
+        raise CiteQAError(
+            f"{init} holds rank-{rank} LoRA adapters; continue them with --lora-rank {rank}"
+        )
+    return init
 
 
 LORA_TARGETS = ("query", "key", "value", "q", "k", "v", "o", "dense")
@@ -101,7 +110,7 @@ def export(
     import copy
 
     dest.mkdir(parents=True, exist_ok=True)
-    recipe = {"config": _file_names(config), "validation": metrics}
+    recipe = {"config": _shipped_recipe(config), "validation": metrics}
     training = json.dumps(recipe, indent=2) + "\n"
     if config.lora_rank:
         _save_adapter(model, dest / "adapter", config)
@@ -115,20 +124,24 @@ def export(
     (dest / "training.json").write_text(training)
 
 
-def _file_names(config: TrainConfig) -> dict[str, Any]:
-    """The recipe as ``training.json`` ships it: the data files by name, not by where
-    they lay on the machine that trained."""
-    names = asdict(config)
+def _shipped_recipe(config: TrainConfig) -> dict[str, Any]:
+    """The recipe as ``training.json`` ships it: its files and folders named, not placed
+    where they lay on the machine that trained (the last two parts of a path)."""
+    recipe = asdict(config)
     for key in ("squad", "out", "init"):
-        names[key] = Path(names[key]).name if names[key] else ""
-    names["extra"] = [Path(e).name for e in config.extra]
-    return names
+        recipe[key] = _last_parts(recipe[key])
+    recipe["extra"] = [_last_parts(e) for e in config.extra]
+    return recipe
+
+
+def _last_parts(path: str) -> str:
+    return "/".join(Path(path).parts[-2:]) if path else ""
 
 
 def _save_adapter(model: Any, dest: Path, config: TrainConfig) -> None:
     """PEFT's adapter folder, in fp16, naming as its base what ``answer/adapter.py``
     finds again on another machine: the base's hub id when citeqa assembles it, else the
-    folder it was trained from (an adapter continued keeps the base its own config named)."""
+    folder it was trained from; adapters trained on from ``init`` keep the base it named."""
     from safetensors.torch import load_file, save_file
 
     from citeqa.answer import adapter
@@ -138,10 +151,7 @@ def _save_adapter(model: Any, dest: Path, config: TrainConfig) -> None:
     weights = load_file(dest / adapter.WEIGHTS)
     save_file({k: v.half().contiguous() for k, v in weights.items()}, dest / adapter.WEIGHTS)
     settings = json.loads((dest / adapter.CONFIG).read_text(encoding="utf-8"))
-    init = Path(config.init) if config.init else None
-    if init is not None and adapter.is_adapter(init):
-        settings["base_model_name_or_path"] = adapter.AdapterConfig.read(init).base
-    elif config.base == "mpnet" and init is None:
+    if config.base == "mpnet" and not config.init:
         settings["base_model_name_or_path"] = MPNET.hub_id
     (dest / adapter.CONFIG).write_text(json.dumps(settings, indent=2) + "\n")
     (dest / "README.md").unlink(missing_ok=True)  # PEFT's blank model card
