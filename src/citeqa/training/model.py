@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from citeqa.errors import CiteQAError
 from citeqa.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from citeqa.answer.adapter import AdapterConfig
 
 
 def base_model(config: TrainConfig) -> tuple[Any, Any]:
@@ -24,7 +27,7 @@ def base_model(config: TrainConfig) -> tuple[Any, Any]:
 
     adapters = init_adapters(config)
     if adapters is not None:  # a LoRA reader (the shipped large one): its adapters train on
-        base = adapter.base_folder(adapter.AdapterConfig.read(adapters))
+        base = adapter.base_folder(adapters)
     else:
         base = Path(config.init) if config.init else base_path(config.base)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
@@ -50,26 +53,28 @@ def base_model(config: TrainConfig) -> tuple[Any, Any]:
     if adapters is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapters), is_trainable=True)
+        model = PeftModel.from_pretrained(model, str(config.init), is_trainable=True)
     elif config.lora_rank:
         model = with_lora(model, config.lora_rank)
     return model, tokenizer
 
 
-def init_adapters(config: TrainConfig) -> Path | None:
-    """``config.init`` when it is a LoRA reader's adapters, checked against the run's
-    rank (before minutes of data preparation: ``loop.train`` asks first); else None."""
+def init_adapters(config: TrainConfig) -> AdapterConfig | None:
+    """The config of ``config.init`` when that is a LoRA reader's adapters, checked against
+    the run's rank (before minutes of data preparation: ``loop.train`` asks first); else
+    None."""
     from citeqa.answer import adapter
 
     init = Path(config.init) if config.init else None
     if init is None or not adapter.is_adapter(init):
         return None
-    rank = adapter.AdapterConfig.read(init).rank
-    if config.lora_rank != rank:
+    adapters = adapter.AdapterConfig.read(init)
+    if config.lora_rank != adapters.rank:
         raise CiteQAError(
-            f"{init} holds rank-{rank} LoRA adapters; continue them with --lora-rank {rank}"
+            f"{init} holds rank-{adapters.rank} LoRA adapters; continue them with"
+            f" --lora-rank {adapters.rank}"
         )
-    return init
+    return adapters
 
 
 LORA_TARGETS = ("query", "key", "value", "q", "k", "v", "o", "dense")
